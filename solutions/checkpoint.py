@@ -56,7 +56,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     advice = f"checkpoint {path} cannot be read"
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError) as error:
+    except (RuntimeError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError) as error:
         raise CourseError(f"{advice}: it is corrupt or not a PyTorch checkpoint ({error}). Train it again.") from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CourseError(f"{advice}: it was not written by this course's save_checkpoint (format {FORMAT}).")

@@ -53,15 +53,15 @@ def plot_prediction(
     figure = Figure(figsize=(3.2 * panels, 3.2))
     axes = figure.subplots(1, panels)
     if original is not None:
-        axes[0].imshow(original.squeeze().cpu(), cmap="gray")
-        axes[0].set_title("your image")
-    axes[-2].imshow(model_input.squeeze().cpu(), cmap="gray")
+        axes[0].imshow(original.squeeze().cpu().numpy(), cmap="gray")
+        axes[0].set_title("original")
+    axes[-2].imshow(model_input.squeeze().cpu().numpy(), cmap="gray")
     axes[-2].set_title("what the model sees")
     for image_axes in axes[:-1]:
         image_axes.axis("off")
     digit = int(probabilities.argmax())
     colours = ["tab:orange" if index == digit else "tab:blue" for index in range(10)]
-    axes[-1].bar(range(10), probabilities.cpu().tolist(), color=colours)
+    axes[-1].bar(range(10), probabilities.cpu().numpy(), color=colours)
     axes[-1].set_xticks(range(10))
     axes[-1].set_ylim(0, 1)
     axes[-1].set_title(f"prediction: {digit} ({float(probabilities[digit]):.0%})")

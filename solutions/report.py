@@ -41,7 +41,7 @@ def plot_confusion_matrix(matrix: torch.Tensor, path: str | os.PathLike) -> Path
     figure = Figure(figsize=(6.4, 5.6))
     axes = figure.subplots()
     # A log scale keeps the few mistakes visible next to ~1,000 correct answers per digit.
-    image = axes.imshow(torch.log1p(matrix.float()), cmap="Blues")
+    image = axes.imshow(torch.log1p(matrix.float()).numpy(), cmap="Blues")
     for true_digit in range(CLASSES):
         for predicted_digit in range(CLASSES):
             count = int(matrix[true_digit, predicted_digit])

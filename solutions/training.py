@@ -34,8 +34,9 @@ class EpochResult:
 
 @dataclass
 class RunResult:
-    """The history of a run, and whether Ctrl-C cut it short."""
+    """The trained model, the history of its run, and whether Ctrl-C cut it short."""
 
+    model: CNN
     epochs: list[EpochResult] = field(default_factory=list)
     interrupted: bool = False
     checkpoint: Path | None = None
@@ -79,7 +80,7 @@ def fit(
     loss_fn = nn.CrossEntropyLoss()
     optimizer, scheduler = recipe.make_optimizer(model, len(loaders.train))
     writer = open_writer(run_name, log_dir) if log_dir is not None else None
-    result = RunResult(checkpoint=Path(save) if save else None)
+    result = RunResult(model=model, checkpoint=Path(save) if save else None)
     try:
         for epoch in range(recipe.epochs):
             started = time.perf_counter()

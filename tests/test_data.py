@@ -1,0 +1,127 @@
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from solutions import data
+from solutions.data import (
+    DATA_ENV_VAR,
+    RAW_MD5,
+    TensorBatches,
+    make_loaders,
+    prepare_mnist,
+    resolve_data_dir,
+)
+from solutions.errors import CourseError
+
+
+@pytest.fixture
+def shared_dir(mnist_root) -> Path:
+    return resolve_data_dir()
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    """A fresh unpacking cache and no memory of earlier checks, so each test verifies for real."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_verified", set())
+    return tmp_path / "cache" / "mnist-cnn-course"
+
+
+def copy_raw(mnist_root: Path, target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RAW_MD5:
+        shutil.copy(mnist_root / "MNIST" / "raw" / name, target / name)
+    return target
+
+
+def test_location_order_is_option_then_environment_then_default(monkeypatch):
+    monkeypatch.setenv(DATA_ENV_VAR, "/from/env")
+    assert resolve_data_dir("/from/option") == Path("/from/option")
+    assert resolve_data_dir() == Path("/from/env")
+    monkeypatch.delenv(DATA_ENV_VAR)
+    assert resolve_data_dir() == Path("data")
+
+
+def test_gzipped_folder_is_unpacked_to_the_cache_and_left_untouched(shared_dir, isolated_cache):
+    before = sorted(path.name for path in shared_dir.iterdir())
+    root = prepare_mnist(shared_dir)
+    assert root == isolated_cache
+    assert sorted(path.name for path in (root / "MNIST" / "raw").iterdir()) == sorted(RAW_MD5)
+    assert sorted(path.name for path in shared_dir.iterdir()) == before
+
+
+def test_torchvision_layout_is_used_in_place(mnist_root, tmp_path, isolated_cache):
+    copy_raw(mnist_root, tmp_path / "MNIST" / "raw")
+    assert prepare_mnist(tmp_path) == tmp_path
+    assert not isolated_cache.exists()
+
+
+def test_flat_uncompressed_files_are_accepted(mnist_root, tmp_path, isolated_cache):
+    copy_raw(mnist_root, tmp_path)
+    assert prepare_mnist(tmp_path) == isolated_cache
+
+
+def test_corrupted_copy_is_caught_and_never_used(mnist_root, tmp_path, isolated_cache):
+    folder = copy_raw(mnist_root, tmp_path / "MNIST" / "raw")
+    labels = folder / "t10k-labels-idx1-ubyte"
+    content = bytearray(labels.read_bytes())
+    content[100] ^= 0xFF
+    labels.write_bytes(bytes(content))
+    with pytest.raises(CourseError, match="t10k-labels-idx1-ubyte is corrupt.*--data-dir"):
+        prepare_mnist(tmp_path)
+
+
+def test_truncated_gzip_is_caught_and_nothing_half_written(shared_dir, tmp_path, isolated_cache):
+    for source in shared_dir.glob("*.gz"):
+        shutil.copy(source, tmp_path / source.name)
+    truncated = tmp_path / "train-images-idx3-ubyte.gz"
+    truncated.write_bytes(truncated.read_bytes()[:100_000])
+    with pytest.raises(CourseError, match="train-images-idx3-ubyte.gz is corrupt or truncated"):
+        prepare_mnist(tmp_path)
+    assert not (isolated_cache / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_missing_files_offline_name_the_files_and_the_setting(tmp_path, isolated_cache, monkeypatch):
+    def offline(*args, **kwargs):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    monkeypatch.setattr(data.datasets, "MNIST", offline)
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as stream:
+        stream.write(b"")
+    with pytest.raises(CourseError) as error:
+        prepare_mnist(tmp_path)
+    message = str(error.value)
+    assert "train-images-idx3-ubyte" in message and "t10k-images-idx3-ubyte" in message
+    assert DATA_ENV_VAR in message and "--data-dir" in message
+
+
+def test_both_pipelines_give_the_same_kind_of_batches():
+    fast = make_loaders("tensor", batch_size=100, train_limit=300, test_limit=200, normalize=False)
+    notebook = make_loaders("dataloader", batch_size=100, train_limit=300, test_limit=200, normalize=False)
+    for loaders in (fast, notebook):
+        assert len(loaders.train) == 3
+        images, labels = next(iter(loaders.train))
+        assert images.shape == (100, 1, 28, 28) and images.dtype == torch.float32
+        assert labels.shape == (100,) and labels.dtype == torch.int64
+        assert 0.0 <= images.min() and images.max() <= 1.0
+    test_fast = torch.cat([images for images, _ in fast.test])
+    test_notebook = torch.cat([images for images, _ in notebook.test])
+    assert torch.allclose(test_fast, test_notebook)
+
+
+def test_normalised_tensor_batches_have_zero_mean_and_unit_spread():
+    images = torch.cat([batch for batch, _ in make_loaders("tensor", train_limit=10_000, test_limit=10).train])
+    assert abs(images.mean().item()) < 0.02
+    assert abs(images.std().item() - 1) < 0.02
+
+
+def test_tensor_batches_shuffle_every_sample_once_and_repeatably():
+    images, labels = torch.arange(10.0).reshape(10, 1), torch.arange(10)
+    first = [batch.tolist() for _, batch in TensorBatches(images, labels, batch_size=4, shuffle=True, seed=3)]
+    again = [batch.tolist() for _, batch in TensorBatches(images, labels, batch_size=4, shuffle=True, seed=3)]
+    assert first == again
+    assert [len(batch) for batch in first] == [4, 4, 2]
+    assert sorted(sum(first, [])) == list(range(10)) != sum(first, [])

@@ -1,0 +1,60 @@
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch import nn
+
+from solutions.data import make_loaders
+from solutions.engine import Evaluation, evaluate, train_one_epoch
+from solutions.model import CNN
+from solutions.recipes import FAST
+from solutions.training import fit
+
+
+def test_one_epoch_on_real_data_lowers_the_loss(small_loaders, cpu):
+    torch.manual_seed(0)
+    model = CNN()
+    loss_fn = nn.CrossEntropyLoss()
+    before = evaluate(model, small_loaders.test, loss_fn, cpu)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    steps = []
+    train_loss = train_one_epoch(model, small_loaders.train, optimizer, loss_fn, cpu, lambda i, loss: steps.append(i))
+    after = evaluate(model, small_loaders.test, loss_fn, cpu)
+    assert steps == list(range(len(small_loaders.train)))
+    assert after.loss < before.loss - 0.2
+    assert train_loss < before.loss
+    assert after.accuracy > before.accuracy + 20
+
+
+def test_evaluation_covers_the_whole_test_set(cpu):
+    loaders = make_loaders("tensor", train_limit=10, test_batch_size=999)
+    result = evaluate(CNN(), loaders.test, nn.CrossEntropyLoss(), cpu)
+    assert result.total == 10_000
+    assert 0 <= result.correct <= 10_000
+    assert result.accuracy == 100.0 * result.correct / 10_000
+
+
+def test_summary_uses_the_notebooks_format():
+    assert Evaluation(loss=1.52864, correct=9346, total=10_000).summary() == (
+        "Test set: Average loss: 1.5286, Accuracy: 9346/10000 (93.46%)"
+    )
+
+
+def test_training_is_deterministic_for_a_seed(cpu):
+    def run(seed):
+        loaders = make_loaders("tensor", train_limit=1000, test_limit=500, seed=seed)
+        result = fit(FAST.with_overrides(epochs=1), loaders, cpu, seed=seed, log_dir=None, report=print)
+        return result.final.train_loss, result.final.test
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+def test_tensorboard_events_hold_the_notebooks_tags(small_loaders, cpu, tmp_path):
+    fit(FAST.with_overrides(epochs=2), small_loaders, cpu, log_dir=tmp_path, run_name="cnn_experiment", report=print)
+    events = EventAccumulator(str(tmp_path / "cnn_experiment"))
+    events.Reload()
+    scalars = events.Tags()["scalars"]
+    assert {"Loss/Train", "Loss/Test", "Accuracy/Test"} <= set(scalars)
+    train_steps = [event.step for event in events.Scalars("Loss/Train")]
+    assert train_steps == list(range(2 * len(small_loaders.train)))
+    assert [event.step for event in events.Scalars("Accuracy/Test")] == [0, 1]
+    assert all(0 <= event.value <= 100 for event in events.Scalars("Accuracy/Test"))

@@ -1,0 +1,36 @@
+"""The two recipes' full runs (minutes each): marked slow, run by CI with --run-slow."""
+
+import pytest
+import torch
+
+from solutions.recipes import FAST, NOTEBOOK, get_recipe
+from solutions.errors import CourseError
+from solutions.training import train
+
+NOTEBOOK_ACCURACY = 93.46
+NOTEBOOK_TEST_LOSS = 1.53
+
+
+def test_notebook_recipe_is_the_tutorials_settings():
+    assert (NOTEBOOK.epochs, NOTEBOOK.batch_size, NOTEBOOK.lr) == (10, 100, 1e-4)
+    assert NOTEBOOK.double_softmax and NOTEBOOK.pipeline == "dataloader" and not NOTEBOOK.normalize
+    assert NOTEBOOK.schedule == "constant"
+
+
+def test_unknown_recipe_is_refused():
+    with pytest.raises(CourseError, match="choose one of fast, notebook"):
+        get_recipe("slow")
+
+
+@pytest.mark.slow
+def test_notebook_recipe_reproduces_the_tutorial(tmp_path):
+    result = train(NOTEBOOK, torch.device("cpu"), seed=1, log_dir=None, progress=False)
+    final = result.final.test
+    assert abs(final.accuracy - NOTEBOOK_ACCURACY) <= 1.5
+    assert abs(final.loss - NOTEBOOK_TEST_LOSS) <= 0.05
+
+
+@pytest.mark.slow
+def test_fast_recipe_reaches_99_percent(tmp_path):
+    result = train(FAST, torch.device("cpu"), seed=1, log_dir=None, progress=False)
+    assert result.final.test.accuracy >= 99.0
