@@ -1,7 +1,8 @@
-"""Reference solution of the MNIST CNN course.
+"""The MNIST CNN course: data, model, training, monitoring and inference.
 
-Every exercise in ``exercises/`` is generated from these modules, and the grader
-compares learners' code with them. Instructors run it as ``python -m solutions``.
+``solutions/`` holds the reference; ``exercises/`` is generated from it, with the
+parts a learner writes replaced by stubs. Run either as ``python -m solutions``
+or ``python -m exercises``.
 """
 
 __version__ = "0.1.0"

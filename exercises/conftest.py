@@ -1,0 +1,20 @@
+"""Loads the course grader (``grader/``) for the checks in this folder."""
+
+from grader.fixtures import (  # noqa: F401 - pytest finds fixtures by name
+    _trained_reference,
+    cpu,
+    loss_fn,
+    mnist_batches,
+    test_digits,
+    test_inputs,
+    trained_reference,
+)
+from grader.plugin import (  # noqa: F401 - pytest finds hooks and fixtures by name
+    learner,
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+    reference,
+)

@@ -1,0 +1,136 @@
+"""Checks of exercise 2, train and test (exercises/engine.py), on real MNIST with the reference CNN."""
+
+import math
+
+import pytest
+import torch
+
+from grader.checks import expect
+from solutions.model import CNN
+
+pytestmark = pytest.mark.ex2
+
+
+class GradientRecorder(torch.optim.SGD):
+    """An optimiser that learns nothing (lr 0) and records the size of the gradients at each step."""
+
+    def __init__(self, params):
+        super().__init__(params, lr=0.0)
+        self.sizes = []
+
+    def step(self, closure=None):
+        grads = [p.grad.abs().sum() for group in self.param_groups for p in group["params"] if p.grad is not None]
+        self.sizes.append(float(sum(grads)) if grads else 0.0)
+        return super().step(closure)
+
+
+def train_epoch(target, batches, loss_fn, cpu, optimizer_class=None, model=None, on_step=None, **model_options):
+    """One epoch of ``target``'s train_one_epoch on a reference CNN (seeded); returns (model, loss, optimizer)."""
+    torch.manual_seed(0)
+    model = model or CNN(**model_options)
+    optimizer = (optimizer_class or (lambda params: torch.optim.Adam(params, lr=1e-3)))(model.parameters())
+    train_one_epoch = target.get("engine", "train_one_epoch")
+    with target.running("same_as_reference"):
+        loss = train_one_epoch(model, batches, optimizer, loss_fn, cpu, on_step)
+    return model, loss, optimizer
+
+
+def evaluate(target, model, batches, loss_fn, cpu, hint):
+    with target.running(hint):
+        return target.get("engine", "evaluate")(model, batches, loss_fn, cpu)
+
+
+def test_train_sets_train_mode(learner, mnist_batches, loss_fn, cpu):
+    """train_one_epoch puts the model in train mode"""
+    model = CNN().eval()
+    train_epoch(learner, mnist_batches["train"][:2], loss_fn, cpu, model=model)
+    expect(model.training, "train_mode", "model.training to be True after train_one_epoch", "eval mode")
+
+
+def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, loss_fn, cpu):
+    """gradients are cleared before every backward pass"""
+    def sizes(target):
+        no_dropout = {"conv_dropout": 0.0, "fc_dropout": 0.0}
+        return train_epoch(target, mnist_batches["train"], loss_fn, cpu, GradientRecorder, **no_dropout)[2].sizes
+
+    found, wanted = sizes(learner), sizes(reference)
+    same = len(found) == len(wanted) and all(math.isclose(a, b, rel_tol=1e-4) for a, b in zip(found, wanted))
+    expect(same, "zero_grad", f"gradient sizes per step {[round(size, 2) for size in wanted]}",
+           [round(size, 2) for size in found])
+
+
+def test_one_epoch_matches_the_reference(learner, reference, mnist_batches, loss_fn, cpu):
+    """one epoch changes the weights exactly as the reference does (same seed)"""
+    found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
+    wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
+    difference = max(float((found[name] - wanted[name]).abs().max()) for name in wanted)
+    expect(difference < 1e-5, "same_as_reference", "the reference's weights", f"a largest difference of {difference:.3g}")
+
+
+def test_returns_the_average_training_loss(learner, reference, mnist_batches, loss_fn, cpu):
+    """train_one_epoch returns the training loss averaged over samples"""
+    found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[1]
+    wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[1]
+    expect(isinstance(found, (float, int)), "train_loss", "a Python number (use loss.item())", type(found).__name__)
+    expect(not math.isnan(found), "nan", "a number", found)
+    expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", f"{wanted:.4f}", f"{found:.4f}")
+
+
+def test_calls_on_step_after_each_batch(learner, mnist_batches, loss_fn, cpu):
+    """on_step(batch_index, loss) is called once per batch"""
+    calls = []
+    train_epoch(learner, mnist_batches["train"], loss_fn, cpu, on_step=lambda index, loss: calls.append((index, loss)))
+    indices = [index for index, _ in calls]
+    expect(indices == list(range(len(mnist_batches["train"]))), "on_step",
+           f"batch indices 0 to {len(mnist_batches['train']) - 1}", indices)
+    expect(all(isinstance(loss, float) for _, loss in calls), "on_step", "losses as Python floats (loss.item())",
+           {type(loss).__name__ for _, loss in calls})
+
+
+def test_evaluate_sets_eval_mode(learner, trained_reference, mnist_batches, loss_fn, cpu):
+    """evaluate puts the model in eval mode"""
+    model = trained_reference.train()
+    evaluate(learner, model, mnist_batches["test"], loss_fn, cpu, "eval_mode")
+    expect(not model.training, "eval_mode", "model.training to be False after evaluate", "train mode: dropout stays on")
+
+
+def test_evaluate_tracks_no_gradients(learner, trained_reference, mnist_batches, loss_fn, cpu):
+    """evaluate runs the model without tracking gradients"""
+    tracked = []
+    trained_reference.register_forward_hook(lambda module, inputs, output: tracked.append(torch.is_grad_enabled()))
+    evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "no_grad")
+    expect(tracked and not any(tracked), "no_grad", "gradients off in every forward pass (torch.no_grad())",
+           f"gradients tracked in {sum(tracked)} of {len(tracked)} passes")
+
+
+def test_evaluate_returns_an_evaluation(learner, trained_reference, mnist_batches, loss_fn, cpu):
+    """evaluate returns an Evaluation of plain numbers"""
+    result = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "result_type")
+    fields = {name: getattr(result, name, None) for name in ("loss", "correct", "total")}
+    expect(all(isinstance(value, (int, float)) for value in fields.values()), "result_type",
+           "loss, correct and total as Python numbers", {name: type(value).__name__ for name, value in fields.items()})
+
+
+def test_evaluate_averages_the_loss_per_sample(learner, reference, trained_reference, mnist_batches, loss_fn, cpu):
+    """the test loss is averaged over samples (batches of 128, 128 and 44)"""
+    found = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
+    wanted = evaluate(reference, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
+    expect(not math.isnan(found.loss), "nan", "a number", found.loss)
+    expect(math.isclose(found.loss, wanted.loss, rel_tol=1e-4), "loss_average", f"{wanted.loss:.4f}",
+           f"{found.loss:.4f}")
+
+
+def test_evaluate_counts_over_the_whole_dataset(learner, reference, trained_reference, mnist_batches, loss_fn, cpu):
+    """accuracy counts every sample of the dataset"""
+    found = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "accuracy")
+    wanted = evaluate(reference, trained_reference, mnist_batches["test"], loss_fn, cpu, "accuracy")
+    expect(found.total == wanted.total, "accuracy", f"total = {wanted.total} samples", found.total)
+    expect(found.correct == wanted.correct, "accuracy", f"{wanted.correct} correct", found.correct)
+
+
+def test_predicted_class_is_the_largest_score_per_image(learner, reference, trained_reference, mnist_batches,
+                                                          loss_fn, cpu):
+    """the predicted class is the argmax over the 10 scores of each image (batches of 10)"""
+    found = evaluate(learner, trained_reference, mnist_batches["test_in_tens"], loss_fn, cpu, "argmax")
+    wanted = evaluate(reference, trained_reference, mnist_batches["test_in_tens"], loss_fn, cpu, "argmax")
+    expect(found.correct == wanted.correct, "argmax", f"{wanted.correct} correct", found.correct)
