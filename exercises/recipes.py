@@ -29,7 +29,6 @@ class Recipe:
     schedule: Schedule
     conv_dropout: float = 0.5
     fc_dropout: float = 0.5
-    channels_last: bool = False
 
     def with_overrides(self, **changes: object) -> Recipe:
         """A copy with the given fields replaced; ``None`` values leave a field as it is."""
@@ -59,18 +58,19 @@ NOTEBOOK = Recipe(
     schedule="constant",
 )
 
+# Chosen by a sweep on 2 CPU cores (benchmarks/README.md): with one-cycle Adam and
+# normalised input, 4 epochs of batch 64 reach >= 99.2% for every seed tried.
 FAST = Recipe(
     name="fast",
-    epochs=6,
-    batch_size=128,
-    lr=1e-2,
+    epochs=4,
+    batch_size=64,
+    lr=5e-3,
     pipeline="tensor",
     normalize=True,
     double_softmax=False,
     schedule="onecycle",
-    conv_dropout=0.2,
-    fc_dropout=0.2,
-    channels_last=True,
+    conv_dropout=0.1,
+    fc_dropout=0.1,
 )
 
 RECIPES = {recipe.name: recipe for recipe in (FAST, NOTEBOOK)}

@@ -15,8 +15,8 @@ class RecordingWriter:
     def __init__(self):
         self.scalars = []
 
-    def add_scalar(self, tag, value, global_step=None, *args, **kwargs):
-        self.scalars.append((tag, float(value), global_step))
+    def add_scalar(self, tag, scalar_value, global_step=None, walltime=None, new_style=False, double_precision=False):
+        self.scalars.append((tag, float(scalar_value), global_step))
 
 
 def log_train_step(learner, **arguments):

@@ -1,0 +1,32 @@
+"""What the benchmarks share: the machine line, a warm data cache, and FLOP counting."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from solutions.data import prepare_mnist
+from solutions.model import CNN
+
+
+def describe_machine() -> str:
+    """One line: CPU count, threads, torch version, device."""
+    return (f"machine: {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} threads, "
+            f"python {platform.python_version()}")
+
+
+def warm_up_data() -> None:
+    """Verify and unpack MNIST once, untimed, so neither side pays the md5 check."""
+    prepare_mnist()
+
+
+def training_flops_per_image() -> int:
+    """FLOPs of one forward and backward pass of the CNN, per image (counted by torch)."""
+    model, images = CNN(), torch.randn(100, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        nn.functional.cross_entropy(model(images), torch.zeros(100, dtype=torch.long)).backward()
+    return counter.get_total_flops() // 100

@@ -1,0 +1,178 @@
+"""Proof that the grader grades: it passes the reference and correct variants, fails the stubs,
+catches typical mistakes with the right exercise and hint, and survives broken learner code.
+
+Each case grades a copy of the exercise tree in a fresh pytest process, as a learner would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import EXERCISES, SOLUTIONS, exercises
+from grader.stubs import BEGIN, END, make_stub
+from tests.learners.mistakes import MISTAKES
+from tests.learners.variants import VARIANTS
+
+ALL_DONE = {f"ex{number}": "done" for number in exercises()}
+
+
+def replace_blocks(source: str, bodies: list[str]) -> str:
+    """``source`` with its solution blocks replaced, in order, by ``bodies``."""
+    output, bodies, inside = [], list(bodies), False
+    for line in source.splitlines(keepends=True):
+        if BEGIN.match(line):
+            output.append(bodies.pop(0))
+            inside = True
+        elif END.match(line):
+            inside = False
+        elif not inside:
+            output.append(line)
+    assert not bodies, "more bodies than solution blocks"
+    return "".join(output)
+
+
+def learner_tree(root: Path, edits: dict[str, str] | None = None, solved: bool = True) -> Path:
+    """A copy of exercises/ (checks and conftest) whose modules are the reference's, or the stubs."""
+    folder = root / "exercises"
+    folder.mkdir(parents=True)
+    for check in [*EXERCISES.glob("test_*.py"), EXERCISES / "conftest.py"]:
+        shutil.copy(check, folder / check.name)
+    for module in SOLUTIONS.glob("*.py"):
+        text = module.read_text()
+        (folder / module.name).write_text(text if solved else make_stub(text))
+    for name, text in (edits or {}).items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def edit(module: str, old: str, new: str) -> dict[str, str]:
+    source = (SOLUTIONS / module).read_text()
+    assert source.count(old) == 1, f"{old!r} must occur once in solutions/{module}"
+    return {module: source.replace(old, new)}
+
+
+def grade(folder: Path, *arguments: str) -> tuple[dict, str]:
+    """Run the grader on ``folder``: the JSON report and everything pytest printed."""
+    report = folder.parent / "report.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", f"--grader-report={report}",
+         *arguments],
+        cwd=folder.parent, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": "", "OMP_NUM_THREADS": "1"},  # two at a time on two cores
+    )
+    assert report.exists(), f"the grader wrote no report:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    return json.loads(report.read_text()), completed.stdout
+
+
+def statuses(report: dict) -> dict[str, str]:
+    return {key: value["status"] for key, value in report.items()}
+
+
+def failing_hints(report: dict, exercise: int) -> set[str]:
+    return {check["hint"] for check in report[f"ex{exercise}"]["checks"] if check["outcome"] == "failed"}
+
+
+CASES = {
+    "reference": lambda root: (learner_tree(root), ()),
+    "stubs": lambda root: (learner_tree(root, solved=False), ()),
+    **{f"mistake: {m.name}": (lambda root, m=m: (learner_tree(root, edit(m.module, m.old, m.new)), ("-m", f"ex{m.exercise}")))
+       for m in MISTAKES},
+    **{f"variant: {name}": (lambda root, variant=variant: (learner_tree(root, {
+        module: replace_blocks((SOLUTIONS / module).read_text(), bodies) for module, bodies in variant.items()}), ()))
+       for name, variant in VARIANTS.items()},
+    "syntax error": lambda root: (learner_tree(root, edit("model.py", "        x = torch.flatten(x, 1)\n",
+                                                          "        x = torch.flatten(x, 1\n")), ()),
+    "exception": lambda root: (learner_tree(root, edit("engine.py", "    model.train()\n",
+                                                       "    model.train()\n    1 / 0\n")), ("-m", "ex2 or ex3")),
+    "infinite loop": lambda root: (learner_tree(root, edit("monitor.py", '    writer.add_scalar("Loss/Test", loss, epoch)\n',
+                                                           "    while True:\n        pass\n")),
+                                   ("-m", "ex3 or ex4", "--check-timeout=3")),
+    "nan loss": lambda root: (learner_tree(root, edit("engine.py", "    return loss_sum / seen\n",
+                                                      "    return float('nan')\n")), ("-m", "ex2")),
+    "misnamed class": lambda root: (learner_tree(root, edit("model.py", "class CNN(nn.Module):", "class Cnn(nn.Module):")),
+                                    ("-m", "ex1 or ex5")),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict[str, tuple[dict, str]]:
+    """Every case graded once, two processes at a time (one per core)."""
+    def run(name):
+        folder, arguments = CASES[name](tmp_path_factory.mktemp("learner"))
+        return name, grade(folder, *arguments)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, CASES))
+
+
+def test_every_check_passes_on_the_reference(graded):
+    report, output = graded["reference"]
+    assert statuses(report) == ALL_DONE, output[-3000:]
+    assert "6/6 exercises complete" in output
+
+
+def test_every_exercise_fails_kindly_on_the_pristine_stubs(graded):
+    report, output = graded["stubs"]
+    assert statuses(report) == {key: "not started" for key in ALL_DONE}
+    assert "0/6 exercises complete" in output
+    assert "Next: exercise 1, Build the CNN" in output
+    assert "Traceback" not in output and "NotImplementedError" not in output
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[mistake.name for mistake in MISTAKES])
+def test_typical_mistakes_are_caught_with_the_right_hint(graded, mistake):
+    report, output = graded[f"mistake: {mistake.name}"]
+    entry = exercises()[mistake.exercise]
+    assert report[f"ex{mistake.exercise}"]["status"].startswith("failing"), output[-3000:]
+    assert mistake.hint in failing_hints(report, mistake.exercise), output[-3000:]
+    assert entry.hint(mistake.hint).split(":")[0] in " ".join(output.split())
+
+
+def test_the_catalogue_covers_every_exercise_with_a_stub():
+    covered = {mistake.exercise for mistake in MISTAKES}
+    assert covered == {number for number, entry in exercises().items() if entry.module}
+    assert len(MISTAKES) >= 15
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_different_correct_solutions_pass(graded, name):
+    report, output = graded[f"variant: {name}"]
+    assert statuses(report) == ALL_DONE, output[-3000:]
+
+
+def test_a_syntax_error_is_explained_and_hides_no_other_exercise(graded):
+    report, output = graded["syntax error"]
+    assert report["ex1"]["status"].startswith("failing")
+    assert {report[f"ex{number}"]["status"] for number in (2, 3, 4, 5)} == {"done"}
+    assert "exercises/model.py has a syntax error on line" in output
+
+
+def test_an_exception_is_reported_in_one_line_with_its_place(graded):
+    report, output = graded["exception"]
+    assert report["ex2"]["status"].startswith("failing") and report["ex3"]["status"] == "done"
+    assert "ZeroDivisionError: division by zero (exercises/engine.py, line" in output
+    assert "Traceback" not in output
+
+
+def test_an_infinite_loop_is_stopped_with_a_clear_message(graded):
+    report, output = graded["infinite loop"]
+    assert report["ex3"]["status"].startswith("failing") and report["ex4"]["status"] == "done"
+    assert "the check ran out of time" in output and "a loop that never ends" in output
+
+
+def test_a_nan_loss_is_named(graded):
+    report, output = graded["nan loss"]
+    assert "nan" in failing_hints(report, 2)
+    assert "The loss became NaN" in output
+
+
+def test_a_misnamed_class_is_explained(graded):
+    report, output = graded["misnamed class"]
+    assert "expected a class `CNN` in exercises/model.py" in output
+    assert report["ex5"]["status"] == "done"
