@@ -29,6 +29,7 @@ class Recipe:
     schedule: Schedule
     conv_dropout: float = 0.5
     fc_dropout: float = 0.5
+    channels_last: bool = False
 
     def with_overrides(self, **changes: object) -> Recipe:
         """A copy with the given fields replaced; ``None`` values leave a field as it is."""
@@ -71,6 +72,7 @@ FAST = Recipe(
     schedule="onecycle",
     conv_dropout=0.1,
     fc_dropout=0.1,
+    channels_last=True,
 )
 
 RECIPES = {recipe.name: recipe for recipe in (FAST, NOTEBOOK)}

@@ -58,3 +58,24 @@ def test_tensorboard_events_hold_the_notebooks_tags(small_loaders, cpu, tmp_path
     assert train_steps == list(range(2 * len(small_loaders.train)))
     assert [event.step for event in events.Scalars("Accuracy/Test")] == [0, 1]
     assert all(0 <= event.value <= 100 for event in events.Scalars("Accuracy/Test"))
+
+
+class NotebookStyleCNN(CNN):
+    """A correct model that flattens as the notebook does, with view."""
+
+    def forward(self, x):
+        x = torch.relu(torch.max_pool2d(self.conv1(x), 2))
+        x = torch.relu(torch.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        return self.fc2(self.fc_drop(torch.relu(self.fc1(x.view(-1, 320)))))
+
+
+def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu, monkeypatch):
+    from solutions import training
+
+    model = training.build_model(FAST, cpu)
+    assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not training.accepts_channels_last(NotebookStyleCNN(), cpu)
+    monkeypatch.setattr(training, "CNN", NotebookStyleCNN)
+    fallback = training.build_model(FAST, cpu)
+    assert fallback.conv2.weight.is_contiguous()
+    assert fallback(torch.zeros(3, 1, 28, 28)).shape == (3, 10)

@@ -1,0 +1,75 @@
+"""The single source: exercises/ is generated from solutions/ and must stay in sync."""
+
+import pytest
+
+from grader.__main__ import confirm_and_reset, next_hint
+from grader.catalog import SOLUTIONS, exercises
+from grader.stubs import MarkerError, generate, make_stub, out_of_sync, reset
+
+
+def test_exercises_are_in_sync_with_the_solutions():
+    assert out_of_sync() == [], "run: python -m grader generate --force"
+
+
+def test_given_code_is_identical_and_only_solution_blocks_differ():
+    source = (SOLUTIONS / "engine.py").read_text()
+    stub = make_stub(source)
+    assert "loss.backward()" in source and "loss.backward()" not in stub
+    assert 'raise NotImplementedError("Exercise 2 (Write train and test) is not started' in stub
+    assert "lessons/05-training-loop-and-tensorboard.md" in stub and "pytest exercises/ -m ex2" in stub
+    given = [line for line in source.splitlines() if "SOLUTION" not in line]
+    assert all(line in stub.splitlines() for line in given[:20])
+    assert make_stub((SOLUTIONS / "data.py").read_text()) == (SOLUTIONS / "data.py").read_text()
+
+
+def test_every_exercise_with_a_module_has_solution_blocks():
+    for entry in exercises().values():
+        if entry.module:
+            assert f"# BEGIN SOLUTION ex{entry.number}" in (SOLUTIONS / entry.module).read_text()
+
+
+@pytest.mark.parametrize("source, problem", [
+    ("# BEGIN SOLUTION ex1\nx = 1\n", "never closed"),
+    ("x = 1\n# END SOLUTION\n", "without BEGIN"),
+    ("# BEGIN SOLUTION ex1\n# BEGIN SOLUTION ex1\n# END SOLUTION\n", "inside another"),
+])
+def test_broken_markers_are_refused(source, problem):
+    with pytest.raises(MarkerError, match=problem):
+        make_stub(source)
+
+
+def test_generate_keeps_a_learners_edits_unless_forced(tmp_path):
+    assert all(line.startswith("wrote") for line in generate(exercises=tmp_path))
+    assert out_of_sync(exercises=tmp_path) == []
+    model = tmp_path / "model.py"
+    model.write_text(model.read_text() + "\n# my work\n")
+    assert generate(exercises=tmp_path) == ["kept    exercises/model.py (it has your edits; --force overwrites it)"]
+    assert model.read_text().endswith("# my work\n")
+    assert out_of_sync(exercises=tmp_path) == ["model.py: differs from the stub generated from solutions/model.py"]
+    assert generate(exercises=tmp_path, force=True) == ["wrote   exercises/model.py"]
+    assert out_of_sync(exercises=tmp_path) == []
+
+
+def test_reset_puts_one_exercise_back_and_asks_first(tmp_path, monkeypatch):
+    generate(exercises=tmp_path)
+    engine, model = tmp_path / "engine.py", tmp_path / "model.py"
+    engine.write_text("my engine")
+    model.write_text("my model")
+    monkeypatch.setattr("grader.__main__.EXERCISES", tmp_path)
+    monkeypatch.setattr("grader.__main__.reset", lambda number: reset(number, exercises=tmp_path))
+    assert confirm_and_reset(2, ask=lambda prompt: "n") == "Nothing changed."
+    assert engine.read_text() == "my engine"
+    assert confirm_and_reset(2, ask=lambda prompt: "y") == "exercises/engine.py is back to its stub."
+    assert "NotImplementedError" in engine.read_text() and model.read_text() == "my model"
+    assert "no stub of its own" in confirm_and_reset(6, ask=lambda prompt: "y")
+
+
+def test_hints_come_in_steps_and_remember_how_far_you_got(tmp_path):
+    seen = tmp_path / "seen.json"
+    first = next_hint(1, seen)
+    assert "hint 1 of 3" in first and "2. " not in first and "Run it again for hint 2" in first
+    second = next_hint(1, seen)
+    assert "hint 2 of 3" in second and "1. " in second and "2. " in second
+    assert "hint 3 of 3" in next_hint(1, seen) and "hint 3 of 3" in next_hint(1, seen)
+    assert "hint 1 of 3" in next_hint(2, seen)
+    assert "hint 3 of 3" in next_hint(3, tmp_path / "other.json", show_all=True)
