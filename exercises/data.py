@@ -279,7 +279,8 @@ def make_loaders(
         device: where the tensor pipeline keeps the data (the DataLoader pipeline yields
             CPU batches that the training loop moves).
         seed: seeds the training shuffle.
-        train_limit, test_limit: use only the first N samples of a split (for quick runs).
+        train_limit: use only the first N training samples (for quick runs).
+        test_limit: use only the first N test samples.
     """
     if pipeline not in ("dataloader", "tensor"):
         raise CourseError(f"unknown data pipeline {pipeline!r}; choose 'dataloader' or 'tensor'")
