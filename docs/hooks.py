@@ -1,0 +1,61 @@
+"""MkDocs hooks: serve ``lessons/``, render exercise hints as tips, and math as MathML.
+
+A lesson asks for an exercise's hints with a line ``<!-- hints ex2 -->``; the hints
+come from ``grader/exercises.toml``, the one place they are written.
+
+Math is written ``$...$`` or ``$$...$$``; ``pymdownx.arithmatex`` finds it (never
+inside code) and this hook turns it into MathML at build time, which browsers draw
+natively, so the site needs no JavaScript renderer and works offline.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from pathlib import Path
+
+from latex2mathml.converter import convert as latex_to_mathml
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+HINTS = re.compile(r"^<!-- hints ex(\d+) -->$", re.MULTILINE)
+MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
+
+sys.path.insert(0, str(ROOT))
+from grader.catalog import exercise  # noqa: E402
+
+
+def on_files(files: Files, config) -> Files:
+    for path in sorted(LESSONS.rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(ROOT).as_posix()
+            files.append(File(relative, str(ROOT), config["site_dir"], config["use_directory_urls"]))
+    return files
+
+
+def hint_tips(number: int) -> str:
+    """The hints of exercise ``number`` as collapsed admonitions, a nudge first."""
+    entry = exercise(number)
+    tips = [f'??? tip "Hint {step} of {len(entry.steps)}"\n    {text}\n' for step, text in
+            enumerate(entry.steps, start=1)]
+    return "\n".join(tips)
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    return HINTS.sub(lambda match: hint_tips(int(match.group(1))), markdown)
+
+
+def mathml(match: re.Match) -> str:
+    display = "block" if match.group(1) == "div" else "inline"
+    return latex_to_mathml(html.unescape(match.group(2)).strip(), display=display)
+
+
+def on_page_content(content: str, page, config, files) -> str:
+    return MATH.sub(mathml, content)
+
+
+def on_serve(server, config, builder) -> None:
+    server.watch(str(LESSONS))
+    server.watch(str(ROOT / "grader" / "exercises.toml"))
