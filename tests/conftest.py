@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -10,14 +12,18 @@ from solutions.recipes import FAST
 from solutions.training import fit
 
 
+RUN_SLOW_ENV_VAR = "MNIST_COURSE_RUN_SLOW"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-slow", action="store_true", help="also run the full training runs marked slow")
+    parser.addoption("--run-slow", action="store_true",
+                     help=f"also run the full training runs marked slow (or set {RUN_SLOW_ENV_VAR}=1)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
+    if config.getoption("--run-slow") or os.environ.get(RUN_SLOW_ENV_VAR) == "1":
         return
-    skip = pytest.mark.skip(reason="full training run: use --run-slow (CI does)")
+    skip = pytest.mark.skip(reason=f"full training run: use --run-slow or {RUN_SLOW_ENV_VAR}=1 (CI does)")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)

@@ -1,4 +1,4 @@
-"""The two recipes' full runs (minutes each): marked slow, run by CI with --run-slow."""
+"""The two recipes' full runs (minutes each): marked slow, run by CI (MNIST_COURSE_RUN_SLOW=1)."""
 
 import pytest
 import torch

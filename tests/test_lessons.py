@@ -1,0 +1,91 @@
+"""The lessons cannot rot: their Python runs, and the numbers they quote are the measured ones."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from mktestdocs import check_md_file
+
+from grader.catalog import exercises
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]-*.md"))
+RESULTS = ROOT / "lessons" / "figures" / "results.json"
+
+
+def test_there_are_seven_lessons() -> None:
+    assert [path.name[:2] for path in LESSONS] == ["01", "02", "03", "04", "05", "06", "07"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_code_blocks_run(lesson: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every ```python block runs, in order, sharing names like a notebook (```py marks fragments)."""
+    monkeypatch.chdir(tmp_path)  # whatever a lesson writes lands here, not in the repository
+    check_md_file(lesson, memory=True)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_lesson_states_goal_and_ends_with_its_check(lesson: Path) -> None:
+    text = lesson.read_text()
+    assert '!!! abstract "Goal"' in text.split("\n## ")[0], "a lesson opens with its goal"
+    last_block = re.findall(r"```bash\n(.*?)```", text, re.DOTALL)[-1]
+    assert "pytest exercises/" in last_block, "a lesson ends with the command that checks it"
+
+
+@pytest.mark.parametrize("number", sorted(exercises()), ids=lambda number: f"ex{number}")
+def test_exercise_has_its_section_hints_and_command_in_its_lesson(number: int) -> None:
+    entry = exercises()[number]
+    text = (ROOT / entry.lesson).read_text()
+    section = text.split(f"## {entry.section}\n", 1)
+    assert len(section) == 2, f"{entry.lesson} has no section '## {entry.section}'"
+    body = section[1].split("\n## ")[0]
+    assert f"<!-- hints ex{number} -->" in body
+    assert entry.command in body
+
+
+def test_figures_named_by_lessons_exist() -> None:
+    for lesson in LESSONS:
+        for name in re.findall(r"\]\((figures/[^)]+)\)", lesson.read_text()):
+            assert (lesson.parent / name).is_file(), f"{lesson.name} shows {name}, which is missing"
+
+
+def table_row(text: str, label: str) -> list[str]:
+    row = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_lesson_3_quotes_the_measured_runs() -> None:
+    """The table in lesson 3 holds the last epoch of each run made by docs/make_figures.py."""
+    results = json.loads(RESULTS.read_text())
+    text = (ROOT / "lessons" / "03-loss-and-softmax.md").read_text()
+    rows = {
+        "`python -m solutions train --recipe notebook`": "notebook (softmax twice)",
+        "the same recipe with logits": "notebook recipe, logits",
+        "the course's fast recipe, 4 epochs": "fast recipe",
+    }
+    for label, run in rows.items():
+        last = results[run]["epochs"][-1]
+        _, accuracy, loss = table_row(text, label)
+        assert accuracy.startswith(f"{last['accuracy']:.2f}%"), (label, accuracy, last)
+        assert loss == f"{last['loss']:.4f}", (label, loss, last)
+    assert f"{results['softmax_twice_floor']:.3f}" in text
+
+
+def test_lesson_6_quotes_the_measured_drawing() -> None:
+    drawing = json.loads(RESULTS.read_text())["drawing"]
+    text = (ROOT / "lessons" / "06-inference-and-your-drawings.md").read_text()
+    assert f"the model reads {drawing['naive']}" in " ".join(text.split())
+    assert f"it is read as {drawing['prepared']}" in " ".join(text.split())
+
+
+def test_lesson_7_quotes_the_benchmarks() -> None:
+    """'Going further' shows the same headline figures as benchmarks/README.md."""
+    lesson = (ROOT / "lessons" / "07-going-further.md").read_text()
+    benchmarks = (ROOT / "benchmarks" / "README.md").read_text()
+    quoted = re.findall(r"\*\*(\d[\d.,]*(?:x| ms)|\d[\d.]*% in [\d.]+ s = [\d.]+ notebook epochs)\*\*", lesson)
+    assert len(quoted) >= 3, quoted
+    for figure in quoted:
+        assert figure in benchmarks, f"lesson 7 quotes {figure!r}, which benchmarks/README.md does not"

@@ -1,0 +1,172 @@
+"""The course website: it builds strictly, and every page works in a real browser.
+
+The site is built with ``mkdocs build --strict``, served on 127.0.0.1 and opened in
+headless Chromium (Debian's package, driven by Playwright). Without Chromium these
+tests are skipped, unless ``REQUIRE_BROWSER=1`` (CI sets it), where that fails.
+Set ``SITE_SCREENSHOTS=DIR`` to keep screenshots of the lessons to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built by ``mkdocs build --strict``; any warning fails the build."""
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    out = tmp_path_factory.mktemp("site")
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "WARNING" not in build.stderr, build.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    thread.join()
+
+
+def chromium_path() -> str | None:
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    required = os.environ.get("REQUIRE_BROWSER") == "1"
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        executable = None
+    if executable is None:
+        message = "needs Chromium and Playwright: apt-get install chromium; pip install -e '.[dev]'"
+        if required:
+            pytest.fail(message + " (REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def pages(site: Path) -> list[str]:
+    """Every page of the site, as a path relative to its root."""
+    return sorted(path.relative_to(site).as_posix() for path in site.rglob("index.html"))
+
+
+def test_site_has_every_lesson_and_api_page(site: Path) -> None:
+    names = pages(site)
+    assert sum(name.startswith("lessons/") for name in names) == 7
+    assert sum(name.startswith("api/") for name in names) >= 12
+    assert {"index.html", "getting-started/index.html", "exercises/index.html", "instructors/index.html"} <= set(names)
+
+
+def open_page(browser, url: str):
+    """Load ``url``; return the page and every problem seen: console errors, page errors, failed requests."""
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    page.on("response", lambda response: response.status >= 400 and problems.append(
+        f"HTTP {response.status}: {response.url}"))
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, problems
+
+
+def target_file(site: Path, base_url: str, href: str) -> tuple[Path, str]:
+    url, fragment = urldefrag(href)
+    path = urlsplit(url).path.removeprefix(urlsplit(base_url).path)
+    file = site / path
+    return (file / "index.html" if file.is_dir() or path.endswith("/") or not path else file), fragment
+
+
+def test_every_page_loads_cleanly_and_its_links_resolve(site: Path, base_url: str, browser) -> None:
+    """No console error, no failed request, every internal link and anchor points at something."""
+    problems: dict[str, list[str]] = {}
+    for name in pages(site):
+        page, seen = open_page(browser, base_url + name.removesuffix("index.html"))
+        links = page.eval_on_selector_all("a[href]", "anchors => anchors.map(a => a.href)")
+        for href in links:
+            if not href.startswith(base_url):
+                continue
+            file, fragment = target_file(site, base_url, href)
+            if not file.is_file():
+                seen.append(f"broken link: {href}")
+            elif fragment and file.suffix == ".html" and f'id="{fragment}"' not in file.read_text():
+                seen.append(f"missing anchor: {href}")
+        images = page.eval_on_selector_all("img", "images => images.filter(i => !i.naturalWidth).map(i => i.src)")
+        seen += [f"image not shown: {source}" for source in images]
+        page.close()
+        if seen:
+            problems[name] = seen
+    assert not problems, problems
+
+
+def test_search_finds_softmax(base_url: str, browser) -> None:
+    page, problems = open_page(browser, base_url)
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("softmax")  # typed key by key: the search reacts to keystrokes
+    results = page.locator("a.md-search-result__link")
+    results.first.wait_for(state="attached", timeout=15_000)
+    targets = results.evaluate_all("links => links.map(a => a.href)")
+    assert any("03-loss-and-softmax" in target for target in targets), targets
+    assert not problems, problems
+    page.close()
+
+
+def test_softmax_lesson_renders_math_figures_and_hints(base_url: str, browser, tmp_path: Path) -> None:
+    page, problems = open_page(browser, base_url + "lessons/03-loss-and-softmax/")
+    formulas = page.locator("article math")
+    assert formulas.count() >= 3
+    box = formulas.first.bounding_box()
+    assert box is not None and box["height"] > 20, "a display formula is drawn as math, not as a line of text"
+    assert page.locator("article img").count() >= 1
+    assert page.locator("article .admonition.warning, article details.warning").count() >= 1
+    assert page.locator("article button[data-md-type=copy]").count() >= 1, "code blocks have a copy button"
+    assert page.locator("form[data-md-component=palette] input").count() == 2, "light and dark mode"
+    shots = Path(os.environ.get("SITE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "lesson-03-softmax.png"), full_page=True)
+    assert (shots / "lesson-03-softmax.png").stat().st_size > 10_000
+    assert not problems, problems
+    page.close()
+
+
+def test_exercise_hints_appear_as_collapsed_tips(base_url: str, browser) -> None:
+    page, problems = open_page(browser, base_url + "lessons/02-convolutions-and-pooling/")
+    tips = page.locator("article details.tip")
+    assert tips.count() >= 2
+    assert tips.first.get_attribute("open") is None, "hints stay folded until asked for"
+    tips.first.locator("summary").click()
+    assert tips.first.get_attribute("open") is not None
+    assert not problems, problems
+    page.close()
