@@ -76,9 +76,9 @@ def test_lesson_3_quotes_the_measured_runs() -> None:
 
 def test_lesson_6_quotes_the_measured_drawing() -> None:
     drawing = json.loads(RESULTS.read_text())["drawing"]
-    text = (ROOT / "lessons" / "06-inference-and-your-drawings.md").read_text()
-    assert f"the model reads {drawing['naive']}" in " ".join(text.split())
-    assert f"it is read as {drawing['prepared']}" in " ".join(text.split())
+    words = " ".join((ROOT / "lessons" / "06-inference-and-your-drawings.md").read_text().split())
+    assert f"the model reads {drawing['naive']}" in words
+    assert f"it is read as {drawing['prepared']}" in words
 
 
 def test_lesson_7_quotes_the_benchmarks() -> None:

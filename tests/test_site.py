@@ -105,7 +105,7 @@ def target_file(site: Path, base_url: str, href: str) -> tuple[Path, str]:
     url, fragment = urldefrag(href)
     path = urlsplit(url).path.removeprefix(urlsplit(base_url).path)
     file = site / path
-    return (file / "index.html" if file.is_dir() or path.endswith("/") or not path else file), fragment
+    return (file / "index.html" if file.is_dir() else file), fragment
 
 
 def test_every_page_loads_cleanly_and_its_links_resolve(site: Path, base_url: str, browser) -> None:
