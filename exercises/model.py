@@ -31,6 +31,8 @@ class CNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map images ``(N, 1, 28, 28)`` to class logits ``(N, 10)``."""
+        # Leave fc2's scores, shape (N, 10), in a variable named `logits`: the lines
+        # after the exercise return them, or their softmax when double_softmax is set.
         # Exercise 1: your code here (hints: python -m grader hint 1)
         raise NotImplementedError("Exercise 1 (Build the CNN) is not started yet: write your code here. Read lessons/02-convolutions-and-pooling.md, then check it with: pytest exercises/ -m ex1")
         if self.double_softmax:

@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checks import expect
+from grader.checks import CheckFailed, expect
+from solutions.model import CNN
 
 pytestmark = pytest.mark.ex1
 
@@ -95,3 +96,60 @@ def test_dropout_rates_are_the_options(learner):
     model, images = build(learner, conv_dropout=0.0, fc_dropout=0.0).train(), torch.randn(16, 1, 28, 28)
     same = torch.equal(run(learner, model, images, "dropout_rates"), run(learner, model, images, "dropout_rates"))
     expect(same, "dropout_rates", "no randomness in train mode when both rates are 0", "outputs that still vary")
+
+
+def with_reference_weights(learner, model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """``model`` given the weights of a seeded reference CNN, layer by layer (whatever the learner named them)."""
+    torch.manual_seed(0)
+    reference = CNN(double_softmax=getattr(model, "double_softmax", False))
+    theirs = [module for module in model.modules() if isinstance(module, (nn.Conv2d, nn.Linear))]
+    for layer in (reference.conv1, reference.conv2, reference.fc1, reference.fc2):
+        twin = next((module for module in theirs if module.weight.shape == layer.weight.shape), None)
+        if twin is None or (twin.bias is None) != (layer.bias is None):
+            raise CheckFailed("layers", f"a layer like {layer}", "none with the same shape of weights and bias")
+        with torch.no_grad():
+            twin.weight.copy_(layer.weight)
+            if layer.bias is not None:
+                twin.bias.copy_(layer.bias)
+    return model.eval(), reference.eval()
+
+
+def test_forward_matches_the_reference(learner, test_inputs):
+    """with the reference's weights, forward gives the reference's scores"""
+    model, reference = with_reference_weights(learner, build(learner))
+    found, wanted = run(learner, model, test_inputs[:64], "forward"), reference(test_inputs[:64]).detach()
+    expect(found.shape == wanted.shape, "outputs", f"shape {tuple(wanted.shape)}", tuple(found.shape))
+    # log_softmax leaves log-probabilities unchanged, so a forward ending in log_softmax is as good as logits
+    difference = float((torch.log_softmax(found, 1) - torch.log_softmax(wanted, 1)).abs().max())
+    expect(difference < 1e-4, "forward", "the reference's scores (to 1e-4)", f"a largest difference of {difference:.3g}")
+
+
+def test_conv_dropout_drops_whole_feature_maps(learner, test_inputs):
+    """conv2's dropout zeroes whole feature maps (Dropout2d) in train mode"""
+    model = build(learner, conv_dropout=0.5, fc_dropout=0.0)
+    first_linear = next((module for module in model.modules() if isinstance(module, nn.Linear)), None)
+    expect(first_linear is not None, "layers", "fully connected layers (nn.Linear)", "none")
+    features = []
+    first_linear.register_forward_hook(lambda module, inputs, output: features.append(inputs[0].reshape(-1, 20, 16)))
+    torch.manual_seed(0)
+    run(learner, model.eval(), test_inputs[:64], "channel_dropout")
+    run(learner, model.train(), test_inputs[:64], "channel_dropout")
+    expect(len(features) == 2, "flatten", "one call of the first Linear layer per forward", len(features))
+    active = features[0] > 0
+    zeroed = ((features[1] == 0) & active).sum(dim=2)
+    maps = active.sum(dim=2) > 0
+    whole = float(((zeroed == active.sum(dim=2)) & maps).sum() / maps.sum())
+    partly = float(((zeroed > 0) & (zeroed < active.sum(dim=2))).sum() / maps.sum())
+    expect(partly < 0.01, "channel_dropout", "each of conv2's 20 feature maps dropped whole or kept whole",
+           f"{partly:.0%} of the maps partly zeroed: element-wise dropout")
+    expect(0.3 < whole < 0.7, "channel_dropout", "about half of the feature maps dropped with conv_dropout=0.5",
+           f"{whole:.0%} dropped")
+
+
+def test_double_softmax_returns_probabilities(learner, test_inputs):
+    """CNN(double_softmax=True) returns the notebook's probabilities"""
+    model, reference = with_reference_weights(learner, build(learner, double_softmax=True))
+    found, wanted = run(learner, model, test_inputs[:32], "double_softmax"), reference(test_inputs[:32]).detach()
+    expect(torch.allclose(found, wanted, atol=1e-5), "double_softmax",
+           "probabilities: softmax of the scores, every row summing to 1",
+           f"rows summing to {[round(float(total), 3) for total in found.sum(dim=1)[:3]]} ...")

@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from grader.checks import expect
+from grader.checks import CheckFailed, expect
+from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
 pytestmark = pytest.mark.ex2
@@ -22,6 +23,66 @@ class GradientRecorder(torch.optim.SGD):
         grads = [p.grad.abs().sum() for group in self.param_groups for p in group["params"] if p.grad is not None]
         self.sizes.append(float(sum(grads)) if grads else 0.0)
         return super().step(closure)
+
+
+class EventRecorder(torch.optim.SGD):
+    """An optimiser that writes "step" into a shared list of events each time it steps."""
+
+    def __init__(self, params, events):
+        super().__init__(params, lr=0.01)
+        self.events = events
+
+    def step(self, closure=None):
+        self.events.append("step")
+        return super().step(closure)
+
+
+def training_events(target, batches, loss_fn, cpu) -> list[str]:
+    """What happens, in order, while ``target`` trains on ``batches``: forward, backward, step, on_step."""
+    events = []
+    torch.manual_seed(0)
+    model = CNN()
+    model.register_forward_hook(lambda module, inputs, output: events.append("forward"))
+    model.fc2.bias.register_post_accumulate_grad_hook(lambda parameter: events.append("backward"))
+    with target.running("same_as_reference"):
+        target.get("engine", "train_one_epoch")(model, batches, EventRecorder(model.parameters(), events), loss_fn,
+                                                cpu, lambda index, loss: events.append("on_step"))
+    return events
+
+
+def expect_step_after_backward(target, batches, loss_fn, cpu) -> None:
+    """Fail with the step_order hint unless every batch goes forward, backward, then step."""
+    events = [event for event in training_events(target, batches[:2], loss_fn, cpu) if event != "on_step"]
+    expect(events == ["forward", "backward", "step"] * 2, "step_order",
+           "forward, backward, step for each batch", ", ".join(events[:6]) or "no forward pass")
+
+
+def placement(target, batches, loss_fn, train: bool) -> dict[str, list[bool]]:
+    """Whether the images reaching the model and the labels reaching the loss were moved to the device."""
+    pretend, moved = PretendDevice(), {"images": [], "labels": []}
+    torch.manual_seed(0)
+    model = CNN()
+    model.register_forward_pre_hook(lambda module, inputs: moved["images"].append(pretend.was_moved(inputs[0])))
+
+    def recording_loss(outputs, labels):
+        moved["labels"].append(pretend.was_moved(labels))
+        return loss_fn(outputs, labels)
+
+    engine = target.module("engine")
+    with pretend, target.running("device"):
+        if train:
+            engine.train_one_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.01), recording_loss,
+                                   PRETEND)
+        else:
+            engine.evaluate(model, batches, recording_loss, PRETEND)
+    return moved
+
+
+def expect_moved(moved: dict[str, list[bool]], batches: int) -> None:
+    for name, flags in moved.items():
+        expect(len(flags) == batches and all(flags), "device",
+               f"the {name} of all {batches} batches moved with .to(device) (the check pretends device is a GPU)",
+               f"{flags.count(False) + batches - len(flags)} of {batches} batches' {name} not moved to the device")
 
 
 def train_epoch(target, batches, loss_fn, cpu, optimizer_class=None, model=None, on_step=None, **model_options):
@@ -53,6 +114,7 @@ def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, los
         no_dropout = {"conv_dropout": 0.0, "fc_dropout": 0.0}
         return train_epoch(target, mnist_batches["train"], loss_fn, cpu, GradientRecorder, **no_dropout)[2].sizes
 
+    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
     found, wanted = sizes(learner), sizes(reference)
     same = len(found) == len(wanted) and all(math.isclose(a, b, rel_tol=1e-4) for a, b in zip(found, wanted))
     expect(same, "zero_grad", f"gradient sizes per step {[round(size, 2) for size in wanted]}",
@@ -61,6 +123,7 @@ def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, los
 
 def test_one_epoch_matches_the_reference(learner, reference, mnist_batches, loss_fn, cpu):
     """one epoch changes the weights exactly as the reference does (same seed)"""
+    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
     found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
     wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
     difference = max(float((found[name] - wanted[name]).abs().max()) for name in wanted)
@@ -74,6 +137,28 @@ def test_returns_the_average_training_loss(learner, reference, mnist_batches, lo
     expect(isinstance(found, (float, int)), "train_loss", "a Python number (use loss.item())", type(found).__name__)
     expect(not math.isnan(found), "nan", "a number", found)
     expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", f"{wanted:.4f}", f"{found:.4f}")
+
+
+def test_steps_after_backward(learner, mnist_batches, loss_fn, cpu):
+    """the optimiser steps after backpropagation, once per batch"""
+    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
+
+
+def test_calls_on_step_after_the_optimiser_step(learner, mnist_batches, loss_fn, cpu):
+    """on_step is called after each batch's optimiser step"""
+    events = [event for event in training_events(learner, mnist_batches["train"][:2], loss_fn, cpu)
+              if event in ("step", "on_step")]
+    expect(events == ["step", "on_step"] * 2, "on_step", "step, on_step for each batch", ", ".join(events))
+
+
+def test_train_moves_every_batch_to_the_device(learner, mnist_batches, loss_fn):
+    """train_one_epoch moves the images and labels of every batch to the device"""
+    expect_moved(placement(learner, mnist_batches["train"][:3], loss_fn, train=True), 3)
+
+
+def test_evaluate_moves_every_batch_to_the_device(learner, mnist_batches, loss_fn):
+    """evaluate moves the images and labels of every batch to the device"""
+    expect_moved(placement(learner, mnist_batches["test"], loss_fn, train=False), len(mnist_batches["test"]))
 
 
 def test_calls_on_step_after_each_batch(learner, mnist_batches, loss_fn, cpu):

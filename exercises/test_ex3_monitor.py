@@ -9,48 +9,48 @@ from grader.checks import expect
 pytestmark = pytest.mark.ex3
 
 
-class RecordingWriter:
-    """Stands in for a SummaryWriter and remembers every add_scalar call."""
+class RecordingWriter(SummaryWriter):
+    """A real SummaryWriter (flush, close and the rest work) that also remembers every add_scalar call."""
 
-    def __init__(self):
+    def __init__(self, log_dir):
+        super().__init__(str(log_dir))
         self.scalars = []
 
-    def add_scalar(self, tag, scalar_value, global_step=None, walltime=None, new_style=False, double_precision=False):
+    def add_scalar(self, tag, scalar_value, global_step=None, *args, **kwargs):
         self.scalars.append((tag, float(scalar_value), global_step))
+        return super().add_scalar(tag, scalar_value, global_step, *args, **kwargs)
 
 
-def log_train_step(learner, **arguments):
-    writer = RecordingWriter()
-    with learner.running("train_tag"):
+def log_train_step(learner, log_dir, **arguments):
+    with RecordingWriter(log_dir) as writer, learner.running("train_tag"):
         learner.get("monitor", "log_train_step")(writer, **arguments)
     return writer.scalars
 
 
-def log_test_epoch(learner, **arguments):
-    writer = RecordingWriter()
-    with learner.running("test_tags"):
+def log_test_epoch(learner, log_dir, **arguments):
+    with RecordingWriter(log_dir) as writer, learner.running("test_tags"):
         learner.get("monitor", "log_test_epoch")(writer, **arguments)
     return {tag: (value, step) for tag, value, step in writer.scalars}
 
 
-def test_training_loss_is_logged_as_loss_train(learner):
+def test_training_loss_is_logged_as_loss_train(learner, tmp_path):
     """a training step is logged under the tag Loss/Train"""
-    scalars = log_train_step(learner, loss=0.25, epoch=0, batch_index=3, batches_per_epoch=600)
+    scalars = log_train_step(learner, tmp_path, loss=0.25, epoch=0, batch_index=3, batches_per_epoch=600)
     expect([tag for tag, _, _ in scalars] == ["Loss/Train"], "train_tag", "one scalar tagged 'Loss/Train'",
            [tag for tag, _, _ in scalars])
     expect(scalars[0][1] == 0.25, "values", "the loss 0.25", scalars[0][1])
 
 
-def test_training_steps_count_over_all_epochs(learner):
+def test_training_steps_count_over_all_epochs(learner, tmp_path):
     """the step of Loss/Train counts batches over all epochs"""
-    scalars = log_train_step(learner, loss=0.25, epoch=2, batch_index=5, batches_per_epoch=600)
+    scalars = log_train_step(learner, tmp_path, loss=0.25, epoch=2, batch_index=5, batches_per_epoch=600)
     steps = [step for _, _, step in scalars]
     expect(steps == [2 * 600 + 5], "global_step", "step 1205 for batch 5 of epoch 2 (600 batches per epoch)", steps)
 
 
-def test_test_results_are_logged_per_epoch(learner):
+def test_test_results_are_logged_per_epoch(learner, tmp_path):
     """an epoch's test loss and accuracy are logged as Loss/Test and Accuracy/Test"""
-    scalars = log_test_epoch(learner, loss=0.07, accuracy=98.5, epoch=3)
+    scalars = log_test_epoch(learner, tmp_path, loss=0.07, accuracy=98.5, epoch=3)
     expect(set(scalars) == {"Loss/Test", "Accuracy/Test"}, "test_tags", "tags 'Loss/Test' and 'Accuracy/Test'",
            sorted(scalars))
     expect([step for _, step in scalars.values()] == [3, 3], "test_step", "step 3 (the epoch) for both",

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.checks import expect
+from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
 pytestmark = pytest.mark.ex4
@@ -49,6 +50,16 @@ def test_double_softmax_models_are_not_softmaxed_again(learner, test_inputs):
     found = predict(learner, model, test_inputs[:20], "probabilities").probabilities
     expect(torch.allclose(found, model(test_inputs[:20]).detach(), atol=1e-6), "probabilities",
            "the model's own probabilities", "softmax applied to probabilities")
+
+
+def test_predict_moves_the_images_to_the_device(learner, trained_reference, test_inputs):
+    """predict moves the images to the device it is given"""
+    pretend, moved = PretendDevice(), []
+    trained_reference.register_forward_pre_hook(lambda module, inputs: moved.append(pretend.was_moved(inputs[0])))
+    with pretend, learner.running("input_device"):
+        learner.get("inference", "predict")(trained_reference, test_inputs[:10], PRETEND)
+    expect(moved and all(moved), "input_device", "model(images.to(device)) (the check pretends device is a GPU)",
+           "images that never reached the device" if moved else "the model was never called")
 
 
 @pytest.mark.parametrize("with_original", [False, True])

@@ -31,9 +31,29 @@ def centre_of_mass(field: torch.Tensor) -> tuple[float, float]:
     return float((rows * ink).sum() / ink.sum()), float((cols * ink).sum() / ink.sum())
 
 
-def on_canvas(digit: np.ndarray, size=(300, 400), at=(20, 240), scale=5, dark_on_light=False) -> Image.Image:
-    """An MNIST digit enlarged and placed off centre on a big canvas."""
-    big = Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BILINEAR)
+def brightest_ink(field: torch.Tensor) -> float:
+    """The brightest pixel of a prepared field, back in [0, 1]."""
+    return float(field.max()) * MNIST_STD + MNIST_MEAN
+
+
+def expect_like_reference(found: torch.Tensor, wanted: torch.Tensor, hint: str) -> None:
+    """Fail with the hint of the first step that differs from the reference, else with ``hint``."""
+    corner = float(found.reshape(28, 28)[0, 0])
+    expect(abs(corner - BACKGROUND) < 0.1, "invert", f"a black background ({BACKGROUND:.2f})",
+           f"a background of {corner:.2f}")
+    expect(abs(brightest_ink(found) - brightest_ink(wanted)) < 0.1, "contrast",
+           f"the brightest ink at {brightest_ink(wanted):.2f} of full white",
+           f"{brightest_ink(found):.2f}: the ink was not stretched to full brightness")
+    expect(max(ink_box(found)) == max(ink_box(wanted)), "scale", f"ink {'×'.join(map(str, ink_box(wanted)))} pixels",
+           f"{'×'.join(map(str, ink_box(found)))} pixels")
+    difference = float((found - wanted).abs().mean())
+    expect(difference < 0.05, hint, "the reference's result", f"a mean difference of {difference:.2f} per pixel")
+
+
+def on_canvas(digit: np.ndarray, size=(300, 400), at=(20, 240), scale=5.0, dark_on_light=False) -> Image.Image:
+    """An MNIST digit resized by ``scale`` and placed off centre on a canvas."""
+    side = round(28 * scale)
+    big = Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)
     canvas = Image.new("L", (size[1], size[0]), 0)
     canvas.paste(big, (at[1], at[0]))
     return Image.fromarray(255 - np.asarray(canvas)) if dark_on_light else canvas
@@ -47,8 +67,10 @@ def seven(test_digits) -> np.ndarray:
 def test_returns_one_28_by_28_channel(learner, seven):
     """prepare_drawing returns a float tensor of shape (1, 28, 28)"""
     field = prepare(learner, Image.fromarray(seven), "shape")
+    found = (f"a {field.dtype} tensor of shape {tuple(field.shape)}" if isinstance(field, torch.Tensor)
+             else type(field).__name__)
     expect(isinstance(field, torch.Tensor) and field.shape == (1, 28, 28) and field.is_floating_point(), "shape",
-           "a float tensor (1, 28, 28)", getattr(field, "shape", type(field).__name__))
+           "a float tensor of shape (1, 28, 28)", found)
 
 
 def test_is_normalised_like_the_training_data(learner, seven):
@@ -63,10 +85,7 @@ def test_is_normalised_like_the_training_data(learner, seven):
 def test_dark_ink_on_light_paper_is_inverted(learner, reference, seven):
     """a dark-on-light drawing becomes white on black"""
     drawing = Image.fromarray(255 - seven)
-    found, wanted = prepare(learner, drawing, "invert"), prepare(reference, drawing, "invert")
-    corner = float(found.reshape(28, 28)[0, 0])
-    expect(abs(corner - BACKGROUND) < 0.1, "invert", "a black background", f"a background of {corner:.2f}")
-    expect(float((found - wanted).abs().mean()) < 0.05, "invert", "the reference's result", "a different image")
+    expect_like_reference(prepare(learner, drawing, "invert"), prepare(reference, drawing, "invert"), "invert")
 
 
 def test_small_digit_on_large_canvas_fills_the_box(learner, seven):
@@ -74,6 +93,20 @@ def test_small_digit_on_large_canvas_fills_the_box(learner, seven):
     height, width = ink_box(prepare(learner, on_canvas(seven), "crop"))
     expect(max(height, width) in (19, 20, 21), "crop", "the ink's longer side to be 20 pixels",
            f"{height}×{width} pixels of ink")
+
+
+def test_small_drawing_is_enlarged_to_the_box(learner, seven):
+    """a drawing smaller than 20×20 is enlarged to fit the box"""
+    height, width = ink_box(prepare(learner, on_canvas(seven, size=(90, 120), at=(30, 70), scale=0.4), "scale"))
+    expect(max(height, width) in (19, 20, 21), "scale", "the ink's longer side enlarged to 20 pixels",
+           f"{height}×{width} pixels of ink")
+
+
+def test_faint_ink_is_stretched_to_full_brightness(learner, reference, seven):
+    """faint pencil on white paper is stretched to MNIST's full-white ink"""
+    drawing = Image.fromarray((255 - 0.4 * seven).astype(np.uint8))
+    found, wanted = prepare(learner, drawing, "contrast"), prepare(reference, drawing, "contrast")
+    expect_like_reference(found, wanted, "contrast")
 
 
 def test_proportions_are_kept(learner):
@@ -101,6 +134,4 @@ def test_colour_drawings_match_the_reference(learner, reference, seven, mode):
         rgba = np.zeros((28, 28, 4), dtype=np.uint8)
         rgba[..., 3] = seven
         drawing = Image.fromarray(rgba, "RGBA")
-    found, wanted = prepare(learner, drawing, "invert"), prepare(reference, drawing, "invert")
-    expect(float((found - wanted).abs().mean()) < 0.05, "invert", "the reference's result",
-           f"a mean difference of {float((found - wanted).abs().mean()):.2f}")
+    expect_like_reference(prepare(learner, drawing, "invert"), prepare(reference, drawing, "invert"), "invert")

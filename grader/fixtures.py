@@ -16,9 +16,10 @@ from solutions.training import fit
 
 @pytest.fixture(scope="session")
 def mnist_batches() -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Fixed batches of real MNIST: 500 training images in 10 batches; 300 test images in
-    uneven batches (128, 128, 44) so that per-batch averaging shows; the same 300 in batches of 10."""
-    loaders = make_loaders("tensor", batch_size=50, test_batch_size=128, train_limit=500, test_limit=300, seed=0)
+    """Fixed batches of real MNIST in uneven sizes, so that averaging per batch instead of per sample
+    shows: 450 training images in batches of 64 and a last one of 2; 300 test images in batches of
+    128, 128 and 44; the same 300 in batches of 10."""
+    loaders = make_loaders("tensor", batch_size=64, test_batch_size=128, train_limit=450, test_limit=300, seed=0)
     test = list(loaders.test)
     images, labels = torch.cat([batch[0] for batch in test]), torch.cat([batch[1] for batch in test])
     return {
