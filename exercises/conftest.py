@@ -12,8 +12,10 @@ from grader.fixtures import (  # noqa: F401 - pytest finds fixtures by name
 from grader.plugin import (  # noqa: F401 - pytest finds hooks and fixtures by name
     learner,
     pytest_addoption,
-    pytest_collection_modifyitems,
+    pytest_collection_finish,
     pytest_configure,
+    pytest_report_header,
+    pytest_runtest_call,
     pytest_runtest_makereport,
     pytest_terminal_summary,
     reference,

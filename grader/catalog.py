@@ -28,6 +28,12 @@ class Exercise:
     section: str
     steps: tuple[str, ...]
     hints: dict[str, str] = field(default_factory=dict)
+    uses: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The learner's files this exercise grades: its module, or those of the exercises it builds on."""
+        return (self.module,) if self.module else self.uses
 
     @property
     def marker(self) -> str:
@@ -63,6 +69,7 @@ def exercises() -> dict[int, Exercise]:
             section=entry["section"],
             steps=tuple(entry["steps"]),
             hints=dict(entry["hints"]),
+            uses=tuple(entry.get("uses", ())),
         )
         for key, entry in table.items()
     }

@@ -70,7 +70,9 @@ class Target:
         except NotImplementedError:
             raise
         except SyntaxError as error:
-            raise LearnerCodeBroken(f"{path} has a syntax error on line {error.lineno}: {error.msg}") from error
+            # the error may lie in a module this one imports: name the file it is in
+            broken = f"{self.folder.name}/{Path(error.filename).name}" if error.filename else path
+            raise LearnerCodeBroken(f"{broken} has a syntax error on line {error.lineno}: {error.msg}") from error
         except Exception as error:  # noqa: BLE001 - whatever the learner's module raised
             raise LearnerCodeBroken(
                 f"importing {path} failed with {type(error).__name__}: {error}{where_in(error, self.folder)}"
