@@ -1,7 +1,7 @@
 """``python -m grader``: hints, resetting an exercise, watch mode, and regenerating the stubs.
 
     python -m grader hint 2          the next hint of exercise 2 (a nudge first, then more)
-    python -m grader reset 2         put exercises/engine.py back to its stub (asks first)
+    python -m grader reset 2         put exercises/engine.py back to its stub (asks first, keeps a backup)
     python -m grader watch -m ex2    re-run `pytest exercises/ -m ex2` on every save
     python -m grader generate        (instructors) write exercises/ from solutions/
 """
@@ -11,14 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
+import signal
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from .catalog import EXERCISES, exercise, exercises
+from .progress import state_folder
 from .stubs import generate, out_of_sync, reset
 
-HINTS_SEEN = EXERCISES / ".hints-seen.json"
+HINTS_SEEN = state_folder(EXERCISES) / "hints-seen.json"
 
 
 def _load_seen(path: Path) -> dict[str, int]:
@@ -44,26 +50,82 @@ def next_hint(number: int, seen_file: Path = HINTS_SEEN, show_all: bool = False)
     return "\n".join(lines)
 
 
+def forget_hints(number: int, seen_file: Path = HINTS_SEEN) -> None:
+    """Start the hints of exercise ``number`` again from the first."""
+    seen = _load_seen(seen_file)
+    if seen.pop(exercise(number).marker, None) is not None:
+        seen_file.write_text(json.dumps(seen, indent=2))
+
+
+def back_up(path: Path) -> Path:
+    """Copy ``path`` to ``exercises/.grader/backups/`` under a name with the time; returns the copy."""
+    folder = state_folder(path.parent) / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}"
+    shutil.copy2(path, copy)
+    return copy
+
+
+class NeedsConfirmation(Exception):
+    """``reset`` would replace the learner's work but cannot ask."""
+
+
 def confirm_and_reset(number: int, ask: Callable[[str], str] = input, yes: bool = False) -> str:
-    """Reset exercise ``number`` to its stub once the learner agrees."""
+    """Reset exercise ``number`` to its stub once the learner agrees, keeping a backup and restarting its hints."""
     entry = exercise(number)
     if not entry.module:
         return f"Exercise {number} has no stub of its own: it runs your exercises 1 to 3 together."
     target = EXERCISES / entry.module
-    prompt = f"Replace exercises/{entry.module} with the original stub? Your code in it will be lost. [y/N] "
-    if not yes and ask(prompt).strip().lower() not in ("y", "yes"):
-        return "Nothing changed."
+    prompt = (f"Replace exercises/{entry.module} with the original stub? "
+              f"A copy of your version is kept in exercises/.grader/backups/. [y/N] ")
+    if not yes:
+        cannot_ask = NeedsConfirmation(f"reset replaces exercises/{entry.module} and needs a yes: run it in a "
+                                       f"terminal, or add --yes: python -m grader reset {number} --yes")
+        if ask is input and not sys.stdin.isatty():  # e.g. in a script: nobody to answer
+            raise cannot_ask
+        try:
+            answer = ask(prompt)
+        except EOFError:
+            raise cannot_ask from None
+        if answer.strip().lower() not in ("y", "yes"):
+            return "Nothing changed."
+    kept = back_up(target) if target.exists() else None
     reset(number)
-    return f"exercises/{entry.module} is back to its stub." if target.exists() else "Nothing changed."
+    forget_hints(number, state_folder(EXERCISES) / HINTS_SEEN.name)
+    saved = f" Your version is saved as {kept.relative_to(EXERCISES.parent)}." if kept else ""
+    return f"exercises/{entry.module} is back to its stub.{saved} Its hints start again from the first."
 
 
 def watch(pytest_arguments: Sequence[str]) -> None:
-    """Run the checks now and again after every save of a Python file in exercises/."""
-    from watchfiles import PythonFilter, run_process
+    """Run the checks now and again after every save of a Python file in exercises/; Ctrl-C or SIGTERM stops."""
+    from watchfiles import PythonFilter
+    from watchfiles import watch as changes
 
-    command = shlex.join([sys.executable, "-m", "pytest", str(EXERCISES), *pytest_arguments])
-    print(f"Watching {EXERCISES} (Ctrl-C stops): {command}")
-    run_process(EXERCISES, target=command, target_type="command", watch_filter=PythonFilter())
+    command = [sys.executable, "-m", "pytest", str(EXERCISES), *pytest_arguments]
+    print(f"Watching {EXERCISES} (Ctrl-C stops): {shlex.join(command)}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    checks = subprocess.Popen(command)
+    try:
+        for _ in changes(EXERCISES, watch_filter=PythonFilter(ignore_paths=[state_folder(EXERCISES)]),
+                             stop_event=stop, debounce=400):
+            _end(checks)
+            checks = subprocess.Popen(command)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _end(checks)
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Stop a run of the checks at once (a newer save or Ctrl-C makes its result useless)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     reset_parser.add_argument("number", type=int, choices=numbers)
     reset_parser.add_argument("--yes", action="store_true", help="do not ask")
     watch_parser = commands.add_parser("watch", help="re-run the checks on every save")
-    watch_parser.add_argument("pytest_arguments", nargs=argparse.REMAINDER, help="passed on to pytest, e.g. -m ex2")
+    watch_parser.add_argument("pytest_arguments", nargs=argparse.REMAINDER,
+                              help="passed on to pytest, e.g. -m ex2 (options included)")
     generate_parser = commands.add_parser("generate", help="(instructors) write exercises/ from solutions/")
     generate_parser.add_argument("--force", action="store_true", help="overwrite files that have edits")
     generate_parser.add_argument("--check", action="store_true", help="only report what is out of sync")
@@ -86,11 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["watch"] and not {"-h", "--help"} & set(argv):
+        watch(argv[1:])  # everything after `watch` is pytest's, options included
+        return 0
     args = build_parser().parse_args(argv)
     if args.command == "hint":
         print(next_hint(args.number, show_all=args.all))
     elif args.command == "reset":
-        print(confirm_and_reset(args.number, yes=args.yes))
+        try:
+            print(confirm_and_reset(args.number, yes=args.yes))
+        except NeedsConfirmation as error:
+            print(f"python -m grader: {error}", file=sys.stderr)
+            return 2
     elif args.command == "watch":
         watch(args.pytest_arguments)
     elif args.check:

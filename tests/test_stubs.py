@@ -1,8 +1,11 @@
 """The single source: exercises/ is generated from solutions/ and must stay in sync."""
 
+import io
+import json
+
 import pytest
 
-from grader.__main__ import confirm_and_reset, next_hint
+from grader.__main__ import confirm_and_reset, main, next_hint
 from grader.catalog import SOLUTIONS, exercises
 from grader.stubs import MarkerError, generate, make_stub, out_of_sync, reset
 
@@ -59,9 +62,32 @@ def test_reset_puts_one_exercise_back_and_asks_first(tmp_path, monkeypatch):
     monkeypatch.setattr("grader.__main__.reset", lambda number: reset(number, exercises=tmp_path))
     assert confirm_and_reset(2, ask=lambda prompt: "n") == "Nothing changed."
     assert engine.read_text() == "my engine"
-    assert confirm_and_reset(2, ask=lambda prompt: "y") == "exercises/engine.py is back to its stub."
+    seen = tmp_path / ".grader" / "hints-seen.json"
+    next_hint(2, seen)
+    next_hint(1, seen)
+    answer = confirm_and_reset(2, ask=lambda prompt: "y")
+    assert answer.startswith("exercises/engine.py is back to its stub. Your version is saved as ")
     assert "NotImplementedError" in engine.read_text() and model.read_text() == "my model"
+    backups = list((tmp_path / ".grader" / "backups").glob("engine-*.py"))
+    assert [backup.read_text() for backup in backups] == ["my engine"]
+    assert json.loads(seen.read_text()) == {"ex1": 1}, "the reset exercise's hints start again"
     assert "no stub of its own" in confirm_and_reset(6, ask=lambda prompt: "y")
+
+
+def test_reset_without_a_terminal_asks_for_yes_and_changes_nothing(tmp_path, monkeypatch):
+    generate(exercises=tmp_path)
+    (tmp_path / "engine.py").write_text("my engine")
+    monkeypatch.setattr("grader.__main__.EXERCISES", tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["reset", "2"]) == 2
+    assert (tmp_path / "engine.py").read_text() == "my engine"
+
+
+def test_watch_passes_every_option_on_to_pytest(monkeypatch):
+    calls = []
+    monkeypatch.setattr("grader.__main__.watch", calls.append)
+    assert main(["watch", "-m", "ex3", "-x"]) == 0
+    assert calls == [["-m", "ex3", "-x"]]
 
 
 def test_hints_come_in_steps_and_remember_how_far_you_got(tmp_path):
