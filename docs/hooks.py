@@ -1,7 +1,9 @@
 """MkDocs hooks: serve ``lessons/``, render exercise hints as tips, and math as MathML.
 
-A lesson asks for an exercise's hints with a line ``<!-- hints ex2 -->``; the hints
-come from ``grader/exercises.toml``, the one place they are written.
+A lesson asks for an exercise's hints with a line ending in ``<!-- hints ex2 -->``
+(what comes before it, e.g. how to get the hints from the command line, is what a
+reader of the raw file sees); the site shows the hints from ``grader/exercises.toml``,
+the one place they are written, instead of that line.
 
 Math is written ``$...$`` or ``$$...$$``; ``pymdownx.arithmatex`` finds it (never
 inside code) and this hook turns it into MathML at build time, which browsers draw
@@ -20,7 +22,7 @@ from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
-HINTS = re.compile(r"^<!-- hints ex(\d+) -->$", re.MULTILINE)
+HINTS = re.compile(r"^.*<!-- hints ex(\d+) -->$", re.MULTILINE)
 MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
 
 sys.path.insert(0, str(ROOT))
