@@ -132,6 +132,7 @@ def test_one_epoch_matches_the_reference(learner, reference, mnist_batches, loss
 
 def test_returns_the_average_training_loss(learner, reference, mnist_batches, loss_fn, cpu):
     """train_one_epoch returns the training loss averaged over samples"""
+    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
     found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[1]
     wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[1]
     expect(isinstance(found, (float, int)), "train_loss", "a Python number (use loss.item())", type(found).__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import EXERCISES, SOLUTIONS, exercises
+from grader.catalog import EXERCISES, REPO, SOLUTIONS, exercises
 from grader.stubs import BEGIN, END, make_stub
 from tests.learners.mistakes import MISTAKES
 from tests.learners.variants import VARIANTS
@@ -58,13 +58,18 @@ def edit(module: str, old: str, new: str) -> dict[str, str]:
     return {module: source.replace(old, new)}
 
 
-def grade(folder: Path, *arguments: str) -> tuple[dict, str]:
+def grade(folder: Path, *arguments: str, one_thread: bool = True) -> tuple[dict, str]:
     """Run the grader on ``folder``: the JSON report and everything pytest printed."""
+    threads = {"OMP_NUM_THREADS": "1"} if one_thread else {}
     report = folder.parent / "report.json"
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", f"--grader-report={report}",
          *arguments],
-        cwd=folder.parent, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": "", "OMP_NUM_THREADS": "1"},  # two at a time on two cores
+        cwd=folder.parent, capture_output=True, text=True, timeout=600,
+        # this checkout's grader and reference; the learner's exercises/ comes first, from cwd.
+        # One thread each: the cases are graded two at a time on two cores.
+        env={**{key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"},
+             "PYTHONPATH": str(REPO), **threads},
     )
     assert report.exists(), f"the grader wrote no report:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
     return json.loads(report.read_text()), completed.stdout
@@ -93,6 +98,8 @@ CASES = {
     "infinite loop": lambda root: (learner_tree(root, edit("monitor.py", '    writer.add_scalar("Loss/Test", loss, epoch)\n',
                                                            "    while True:\n        pass\n")),
                                    ("-m", "ex3 or ex4", "--check-timeout=3")),
+    "syntax error in a module another imports": lambda root: (learner_tree(root, edit(
+        "engine.py", "        loss.backward()\n", "        loss.backward(\n")), ("-m", "ex6")),
     "nan loss": lambda root: (learner_tree(root, edit("engine.py", "    return loss_sum / seen\n",
                                                       "    return float('nan')\n")), ("-m", "ex2")),
     "misnamed class": lambda root: (learner_tree(root, edit("model.py", "class CNN(nn.Module):", "class Cnn(nn.Module):")),
@@ -137,7 +144,12 @@ def test_typical_mistakes_are_caught_with_the_right_hint(graded, mistake):
 def test_the_catalogue_covers_every_exercise_with_a_stub():
     covered = {mistake.exercise for mistake in MISTAKES}
     assert covered == {number for number, entry in exercises().items() if entry.module}
-    assert len(MISTAKES) >= 15
+    assert len(MISTAKES) >= 35 and len(VARIANTS) >= 8
+
+
+def test_the_shape_message_names_the_dtype(graded):
+    report, output = graded["mistake: no channel dimension"]
+    assert "found:    a torch.float32 tensor of shape (28, 28)" in output
 
 
 @pytest.mark.parametrize("name", VARIANTS)
@@ -163,7 +175,25 @@ def test_an_exception_is_reported_in_one_line_with_its_place(graded):
 def test_an_infinite_loop_is_stopped_with_a_clear_message(graded):
     report, output = graded["infinite loop"]
     assert report["ex3"]["status"].startswith("failing") and report["ex4"]["status"] == "done"
-    assert "the check ran out of time" in output and "a loop that never ends" in output
+    text = " ".join(output.split())
+    assert "your code was still running after 3 s, while the reference does the same check in" in text
+    assert "a loop that never ends" in text and "--check-timeout=" in text
+    assert "It was stopped at exercises/monitor.py, line 3" in text
+    assert "Stack of" not in output and "Traceback" not in output
+
+
+def test_the_header_states_the_time_limit_that_applies(graded):
+    _, output = graded["infinite loop"]
+    assert "grader: each check may run 3 s, end to end 30 s, not counting the time to prepare its data" in output
+    assert "timeout: 600" not in output
+
+
+def test_a_syntax_error_names_the_file_it_is_in(graded):
+    report, output = graded["syntax error in a module another imports"]
+    assert report["ex6"]["status"].startswith("failing")
+    assert "exercises/engine.py has a syntax error on line" in output
+    assert "Next: exercise 6, End to end" in output
+    assert "fix exercises/model.py, exercises/engine.py, exercises/monitor.py, then run" in output
 
 
 def test_a_nan_loss_is_named(graded):
@@ -176,3 +206,28 @@ def test_a_misnamed_class_is_explained(graded):
     report, output = graded["misnamed class"]
     assert "expected a class `CNN` in exercises/model.py" in output
     assert report["ex5"]["status"] == "done"
+
+
+def test_results_are_remembered_until_the_file_changes(tmp_path):
+    folder = learner_tree(tmp_path)
+    grade(folder, "-m", "ex1")
+    report, output = grade(folder, "-m", "ex3")
+    assert report["ex1"]["status"] == "not run", "the JSON report holds this run's results only"
+    assert "done   (earlier run," in output and "2/6 exercises complete" in output
+    assert "remembered from a run before this one" in output
+    model = folder / "model.py"
+    model.write_text(model.read_text() + "\n# an edit\n")
+    _, output = grade(folder, "-m", "ex3")
+    assert "1/6 exercises complete" in output and "earlier run" not in output
+
+
+def test_a_busy_machine_fails_nothing(tmp_path):
+    """Two processes keep both cores busy while the grader grades the reference."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        report, output = grade(learner_tree(tmp_path), one_thread=False)  # as a learner runs it
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert statuses(report) == ALL_DONE, output[-3000:]

@@ -138,4 +138,174 @@ LOG_SOFTMAX = {
     ],
 }
 
-VARIANTS = {"nn.Sequential style": SEQUENTIAL, "functional style": FUNCTIONAL, "log_softmax output": LOG_SOFTMAX}
+# The PyTorch examples' style: model moved inside the loop, accumulators created on the device,
+# and the test loss summed with reduction="sum" and divided by the number of samples.
+EXAMPLES_STYLE = {
+    "engine.py": [
+        """\
+    model.to(device)
+    model.train()
+    total = torch.zeros((), device=device)
+    count = 0
+    for batch_idx, (data, target) in enumerate(batches):
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        output = model(data)
+        loss = loss_fn(output, target)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(data)
+        count += len(data)
+        if on_step is not None:
+            on_step(batch_idx, loss.item())
+    return total.item() / count
+""",
+        """\
+    model.eval()
+    test_loss, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for data, target in batches:
+            data, target = data.to(device), target.to(device)
+            output = model(data)
+            loss_fn(output, target)  # the given loss, unused: the sum below is the same loss
+            test_loss += torch.nn.functional.cross_entropy(output, target, reduction="sum").item()
+            pred = output.argmax(dim=1, keepdim=True)
+            correct += pred.eq(target.view_as(pred)).sum().item()
+            count += len(data)
+    test_loss /= count
+    return Evaluation(test_loss, correct, count)
+""",
+    ],
+}
+
+# TensorBoard calls a learner may add: flush after logging, keyword arguments, walltime.
+FLUSHING_WRITER = {
+    "monitor.py": [
+        """\
+    writer.add_scalar("Loss/Train", scalar_value=float(loss), global_step=epoch * batches_per_epoch + batch_index)
+    writer.flush()
+""",
+        """\
+    import time
+
+    writer.add_scalar("Loss/Test", loss, epoch, walltime=time.time())
+    writer.add_scalar("Accuracy/Test", accuracy, global_step=epoch)
+    writer.flush()
+""",
+    ],
+}
+
+# Dropout2d after pooling and ReLU (still whole feature maps), x.view(-1, 320), F.dropout with training=...
+DROPOUT_AFTER_POOLING = {
+    "model.py": [
+        """\
+        self.conv1 = nn.Conv2d(1, 10, 5)
+        self.conv2 = nn.Conv2d(10, 20, 5)
+        self.conv2_drop = nn.Dropout2d(conv_dropout)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+        self.fc_dropout = fc_dropout
+""",
+        """\
+        x = F.max_pool2d(F.relu(self.conv1(x)), kernel_size=2, stride=2)
+        x = self.conv2_drop(F.relu(F.max_pool2d(self.conv2(x), 2)))
+        x = x.view(-1, 320)
+        x = F.relu(self.fc1(x))
+        x = F.dropout(x, p=self.fc_dropout, training=self.training)
+        logits = self.fc2(x)
+""",
+    ],
+    "inference.py": [
+        """\
+    model = model.to(device).eval()
+    images = images.to(device)
+    with torch.inference_mode():
+        outputs = model(images)
+        if getattr(model, "double_softmax", False):
+            probabilities = outputs.cpu()
+        else:
+            probabilities = torch.exp(F.log_softmax(outputs, dim=1)).cpu()
+    return Prediction(torch.argmax(probabilities, dim=1), probabilities)
+""",
+        """\
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2)
+    left.imshow(model_input.squeeze(), cmap="gray")
+    right.bar(range(10), probabilities)
+    figure.savefig(str(path))
+    plt.close(figure)
+    return Path(path)
+""",
+    ],
+}
+
+# prepare_drawing written from the three hints of exercise 5, step by step, nothing more.
+AS_THE_HINTS_SAY = {
+    "preprocess.py": [
+        """\
+    border = np.concatenate([pixels[0, :], pixels[-1, :], pixels[:, 0], pixels[:, -1]])
+    paper = np.median(border)
+    if paper > 0.5:
+        pixels = 1 - pixels
+        paper = 1 - paper
+    ink = np.clip(pixels - paper, 0, None)
+    ink = ink / ink.max()
+    rows = np.where((ink > INK_THRESHOLD).any(axis=1))[0]
+    cols = np.where((ink > INK_THRESHOLD).any(axis=0))[0]
+    ink = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    height, width = ink.shape
+    scale = DIGIT_BOX / max(height, width)
+    resized = Image.fromarray(ink).resize((round(width * scale), round(height * scale)))
+    digit = np.clip(np.array(resized), 0, 1)
+    field = place_in_field(digit)
+    return torch.tensor((field - MNIST_MEAN) / MNIST_STD, dtype=torch.float32).unsqueeze(0)
+""",
+    ],
+}
+
+# Gradients cleared after each step instead of before backward: the same thing, batch after batch.
+ZERO_GRAD_AFTER_STEP = {
+    "engine.py": [
+        """\
+    model.train()
+    losses = []
+    sizes = []
+    optimizer.zero_grad()
+    for index, batch in enumerate(batches):
+        images, labels = (part.to(device) for part in batch)
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        sizes.append(labels.numel())
+        if on_step:
+            on_step(index, losses[-1])
+    return sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes)
+""",
+        """\
+    model.eval()
+    loss_sum, correct, total = 0.0, 0, 0
+    for images, labels in batches:
+        images, labels = images.to(device), labels.to(device)
+        with torch.no_grad():
+            outputs = model(images)
+        loss_sum += float(loss_fn(outputs, labels)) * labels.numel()
+        correct += int((outputs.max(1)[1] == labels).sum())
+        total += labels.numel()
+    return Evaluation(loss_sum / total, correct, total)
+""",
+    ],
+}
+
+VARIANTS = {
+    "zero_grad after the step": ZERO_GRAD_AFTER_STEP,
+    "nn.Sequential style": SEQUENTIAL,
+    "functional style, x.view(-1, 320)": FUNCTIONAL,
+    "log_softmax output, F.dropout(training=self.training)": LOG_SOFTMAX,
+    "PyTorch examples style, reduction='sum' divided by the samples": EXAMPLES_STYLE,
+    "writer.flush() and keyword arguments": FLUSHING_WRITER,
+    "Dropout2d after pooling, model and images moved in predict": DROPOUT_AFTER_POOLING,
+    "preprocessing exactly as the hints say": AS_THE_HINTS_SAY,
+}
