@@ -1,6 +1,6 @@
 """``python -m grader``: hints, resetting an exercise, watch mode, and regenerating the stubs.
 
-    python -m grader hint 2          the next hint of exercise 2 (a nudge first, then more)
+    python -m grader hint 2          the next hint of exercise 2 (a nudge first, then more; --restart)
     python -m grader reset 2         put exercises/engine.py back to its stub (asks first, keeps a backup)
     python -m grader watch -m ex2    re-run `pytest exercises/ -m ex2` on every save
     python -m grader generate        (instructors) write exercises/ from solutions/
@@ -34,8 +34,9 @@ def _load_seen(path: Path) -> dict[str, int]:
         return {}
 
 
-def next_hint(number: int, seen_file: Path = HINTS_SEEN, show_all: bool = False) -> str:
+def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False) -> str:
     """The next hint step of an exercise (all shown so far with ``show_all``); remembers how far you got."""
+    seen_file = seen_file or HINTS_SEEN
     entry = exercise(number)
     seen = _load_seen(seen_file)
     shown = len(entry.steps) if show_all else min(seen.get(entry.marker, 0) + 1, len(entry.steps))
@@ -50,8 +51,9 @@ def next_hint(number: int, seen_file: Path = HINTS_SEEN, show_all: bool = False)
     return "\n".join(lines)
 
 
-def forget_hints(number: int, seen_file: Path = HINTS_SEEN) -> None:
+def forget_hints(number: int, seen_file: Path | None = None) -> None:
     """Start the hints of exercise ``number`` again from the first."""
+    seen_file = seen_file or HINTS_SEEN
     seen = _load_seen(seen_file)
     if seen.pop(exercise(number).marker, None) is not None:
         seen_file.write_text(json.dumps(seen, indent=2))
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     hint = commands.add_parser("hint", help="show the next hint of an exercise")
     hint.add_argument("number", type=int, choices=numbers)
     hint.add_argument("--all", action="store_true", help="show every hint at once")
+    hint.add_argument("--restart", action="store_true", help="start again from the first hint")
     reset_parser = commands.add_parser("reset", help="put an exercise back to its stub")
     reset_parser.add_argument("number", type=int, choices=numbers)
     reset_parser.add_argument("--yes", action="store_true", help="do not ask")
@@ -155,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = build_parser().parse_args(argv)
     if args.command == "hint":
+        if args.restart:
+            forget_hints(args.number)
         print(next_hint(args.number, show_all=args.all))
     elif args.command == "reset":
         try:

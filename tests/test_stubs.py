@@ -99,3 +99,12 @@ def test_hints_come_in_steps_and_remember_how_far_you_got(tmp_path):
     assert "hint 3 of 3" in next_hint(1, seen) and "hint 3 of 3" in next_hint(1, seen)
     assert "hint 1 of 3" in next_hint(2, seen)
     assert "hint 3 of 3" in next_hint(3, tmp_path / "other.json", show_all=True)
+
+
+def test_hints_can_start_again_from_the_first(tmp_path, monkeypatch, capsys):
+    seen = tmp_path / "seen.json"
+    monkeypatch.setattr("grader.__main__.HINTS_SEEN", seen)
+    next_hint(4, seen)
+    next_hint(4, seen)
+    assert main(["hint", "4", "--restart"]) == 0
+    assert "hint 1 of 3" in capsys.readouterr().out
