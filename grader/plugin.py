@@ -238,6 +238,8 @@ def _remember(config: pytest.Config, book: Gradebook, statuses: dict[int, str]) 
             if kept is not None:
                 when = datetime.fromisoformat(kept["finished"]).strftime("%d %b %H:%M")
                 earlier[number] = f"{kept['status']}   (earlier run, {when})"
+            elif entry.marker in results:
+                earlier[number] = "not run   (changed since its last run)"
     try:
         save_results(folder, results)
     except OSError:  # a read-only copy of the exercises still gets graded
@@ -261,7 +263,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         write(f" {symbol} {number}  {entry.title:<28} {shown[number]}")
     complete = sum(status.startswith("done") for status in shown.values())
     write(f"\n{complete}/{len(shown)} exercises complete.")
-    if earlier:
+    if any("earlier run" in status for status in earlier.values()):
         write("Results marked 'earlier run' are remembered from a run before this one, "
               "until you change the exercise's file.")
     upcoming = [number for number, status in shown.items() if not status.startswith(("done", "not run"))]

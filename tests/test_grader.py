@@ -219,6 +219,7 @@ def test_results_are_remembered_until_the_file_changes(tmp_path):
     model.write_text(model.read_text() + "\n# an edit\n")
     _, output = grade(folder, "-m", "ex3")
     assert "1/6 exercises complete" in output and "earlier run" not in output
+    assert "not run   (changed since its last run)" in output
 
 
 def test_a_busy_machine_fails_nothing(tmp_path):
