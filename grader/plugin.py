@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import textwrap
@@ -177,14 +178,15 @@ def _files(entry: Exercise) -> str:
 
 def explain_timeout(item: pytest.Item, error: BaseException) -> str:
     """Tell an endless loop from a slow machine: time the reference on the same check, here and now."""
-    limit = time_limit_of(item)
-    arguments = {name: item.funcargs[name] for name in item._fixtureinfo.argnames if name in item.funcargs}
+    limit, per_check = time_limit_of(item), item.config.getoption("--check-timeout")
+    parameters = inspect.signature(item.obj).parameters
+    arguments = {name: value for name, value in item.funcargs.items() if name in parameters}
     arguments["learner"] = reference_target()
     reference = seconds_within(limit, lambda: item.obj(**arguments))
-    learner_folder = graded_target(item.config, item.path.parent).folder
-    place = where_in(error, learner_folder)
+    place = where_in(error, graded_target(item.config, item.path.parent).folder)
     stopped_at = f" It was stopped at {place.strip(' ()')}." if place else ""
-    more_time = max(2 * item.config.getoption("--check-timeout"), math.ceil(3 * (limit if reference is None else reference) / 10) * 10)
+    needed = (limit if reference is None else reference) * per_check / limit  # in --check-timeout's units
+    more_time = max(2 * per_check, math.ceil(3 * needed / 10) * 10)
     if reference is not None and reference < limit / 4:
         return (f"your code was still running after {limit:g} s, while the reference does the same check in "
                 f"{reference:.1f} s on this machine right now. Look for a loop that never ends, e.g. a while loop "

@@ -100,6 +100,7 @@ CASES = {
                                    ("-m", "ex3 or ex4", "--check-timeout=3")),
     "syntax error in a module another imports": lambda root: (learner_tree(root, edit(
         "engine.py", "        loss.backward()\n", "        loss.backward(\n")), ("-m", "ex6")),
+    "slow machine": lambda root: (learner_tree(root), ("-m", "ex2", "--check-timeout=0.02")),
     "nan loss": lambda root: (learner_tree(root, edit("engine.py", "    return loss_sum / seen\n",
                                                       "    return float('nan')\n")), ("-m", "ex2")),
     "misnamed class": lambda root: (learner_tree(root, edit("model.py", "class CNN(nn.Module):", "class Cnn(nn.Module):")),
@@ -180,6 +181,14 @@ def test_an_infinite_loop_is_stopped_with_a_clear_message(graded):
     assert "a loop that never ends" in text and "--check-timeout=" in text
     assert "It was stopped at exercises/monitor.py, line 3" in text
     assert "Stack of" not in output and "Traceback" not in output
+
+
+def test_a_slow_machine_is_told_from_an_endless_loop(graded):
+    report, output = graded["slow machine"]
+    assert report["ex2"]["status"].startswith("failing"), "checks slower than 0.02 s run out of time"
+    text = " ".join(output.split())
+    assert "but this machine is busy or slow: the reference itself needs" in text
+    assert "allow more time: pytest exercises/ --check-timeout=" in text and "never ends" not in text
 
 
 def test_the_header_states_the_time_limit_that_applies(graded):
