@@ -22,6 +22,8 @@ def ink_box(field: torch.Tensor) -> tuple[int, int]:
     """Height and width of the part of a prepared 28×28 field that holds ink."""
     ink = (field.reshape(28, 28) - BACKGROUND) > 0.5
     rows, cols = np.flatnonzero(ink.any(dim=1)), np.flatnonzero(ink.any(dim=0))
+    if not len(rows):
+        return 0, 0
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
 
 
