@@ -121,7 +121,8 @@ def test_forward_matches_the_reference(learner, test_inputs):
     expect(found.shape == wanted.shape, "outputs", f"shape {tuple(wanted.shape)}", tuple(found.shape))
     # log_softmax leaves log-probabilities unchanged, so a forward ending in log_softmax is as good as logits
     difference = float((torch.log_softmax(found, 1) - torch.log_softmax(wanted, 1)).abs().max())
-    expect(difference < 1e-4, "forward", "the reference's scores (to 1e-4)", f"a largest difference of {difference:.3g}")
+    expect(difference < 1e-4, "forward", "the reference's scores (to 1e-4)",
+           f"a largest difference of {difference:.3g}")
 
 
 def test_conv_dropout_drops_whole_feature_maps(learner, test_inputs):

@@ -84,12 +84,15 @@ MISTAKES = [
             "        loss_sum += batch_loss\n        seen += 1\n", "train_loss"),
     Mistake("on_step before the optimiser step", 2, "engine.py",
             "        optimizer.step()\n        batch_loss = loss.item()\n        loss_sum += batch_loss * len(labels)\n"
-            "        seen += len(labels)\n        if on_step is not None:\n            on_step(batch_index, batch_loss)\n",
-            "        batch_loss = loss.item()\n        if on_step is not None:\n            on_step(batch_index, batch_loss)\n"
+            "        seen += len(labels)\n        if on_step is not None:\n"
+            "            on_step(batch_index, batch_loss)\n",
+            "        batch_loss = loss.item()\n        if on_step is not None:\n"
+            "            on_step(batch_index, batch_loss)\n"
             "        optimizer.step()\n        loss_sum += batch_loss * len(labels)\n        seen += len(labels)\n",
             "on_step"),
     Mistake("step before backward", 2, "engine.py",
-            "        loss.backward()\n        optimizer.step()\n", "        optimizer.step()\n        loss.backward()\n",
+            "        loss.backward()\n        optimizer.step()\n",
+            "        optimizer.step()\n        loss.backward()\n",
             "step_order"),
     Mistake("zero_grad after backward", 2, "engine.py",
             "        optimizer.zero_grad()\n        loss = loss_fn(model(images), labels)\n        loss.backward()\n",
@@ -106,7 +109,8 @@ MISTAKES = [
             "\n        images, labels = images.to('cpu'), labels.to('cpu')", "device"),
     # exercise 3
     Mistake("accuracy logged as a fraction", 3, "monitor.py",
-            'writer.add_scalar("Accuracy/Test", accuracy, epoch)', 'writer.add_scalar("Accuracy/Test", accuracy / 100, epoch)',
+            'writer.add_scalar("Accuracy/Test", accuracy, epoch)',
+            'writer.add_scalar("Accuracy/Test", accuracy / 100, epoch)',
             "values"),
     Mistake("test results logged one epoch late", 3, "monitor.py",
             'writer.add_scalar("Loss/Test", loss, epoch)', 'writer.add_scalar("Loss/Test", loss, epoch + 1)',
