@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from grader.checks import CheckFailed, expect
+from grader.checks import expect
 from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
