@@ -231,6 +231,7 @@ def test_results_are_remembered_until_the_file_changes(tmp_path):
     assert "not run   (changed since its last run)" in output
 
 
+@pytest.mark.slow
 def test_a_busy_machine_fails_nothing(tmp_path):
     """Two processes keep both cores busy while the grader grades the reference."""
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
