@@ -1,0 +1,127 @@
+"""The drawing pad: reading drawings step by step, its errors, and the real page in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from solutions.checkpoint import save_checkpoint
+from solutions.drawing_pad import STEP_TITLES, DigitReader, main, step_strip
+from solutions.errors import CourseError
+from tests.drawing_pad_browser import CHROMIUM_ARGS, DIGITS, ROOT, answer, draw, open_pad, running_pad
+from tests.photos import write_all
+from tests.test_site import chromium_path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, trained_model):
+    return save_checkpoint(tmp_path_factory.mktemp("pad") / "model.pt", trained_model, normalize=True)
+
+
+def seven_drawn() -> Image.Image:
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(70, 50), (210, 50), (120, 240)], fill=(0, 0, 0, 255), width=18)
+    return canvas
+
+
+def test_a_drawing_is_read_with_every_step_shown(checkpoint):
+    reading = DigitReader(checkpoint).read(seven_drawn())
+    assert reading.digit == 7
+    assert sum(reading.probabilities) == pytest.approx(1, abs=1e-4)
+    assert [title for title, _ in reading.steps] == list(STEP_TITLES)
+    shapes = [picture.shape for _, picture in reading.steps]
+    assert shapes[0] == (280, 280, 3) and shapes[3] == (20, 20) and shapes[4] == shapes[5] == (28, 28)
+    ink_on_black = reading.steps[1][1]
+    assert ink_on_black[0, 0] == 0 and ink_on_black.max() == pytest.approx(1)
+    strip = step_strip(reading.steps)
+    assert strip.size[0] > 6 * 128 and np.asarray(strip).std() > 20
+
+
+def test_without_a_checkpoint_it_names_the_command_that_trains_one(tmp_path):
+    with pytest.raises(CourseError, match="train one first with python -m solutions train"):
+        DigitReader(tmp_path / "missing.pt")
+
+
+def test_bad_options_exit_with_a_message(tmp_path, capsys):
+    assert main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: no checkpoint at")
+    assert main(["--port", "70000"]) == 2
+    assert "--port must be between 1 and 65535" in capsys.readouterr().err
+
+
+def test_the_exercises_pad_names_the_exercise_still_missing(checkpoint):
+    """``python -m exercises draw`` runs the learner's code; the generated stubs stop at exercise 1."""
+    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 2
+    assert "Exercise 1 (" in completed.stderr and "is not started yet" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_the_exercises_pad_without_a_checkpoint_says_how_to_train(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(tmp_path / "no.pt")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 2 and "python -m exercises train" in completed.stderr
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        executable = None
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        executable = None
+    if executable is None:
+        message = "needs Chromium, Playwright and Gradio: apt-get install chromium; pip install -e '.[dev]'"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " (REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_upload, tmp_path):
+    with running_pad(checkpoint) as (url, process):
+        page, problems = open_pad(browser, url)
+        latencies = {}
+        for digit in (1, 7, 0):
+            latencies[digit] = draw(page, DIGITS[digit])
+            assert answer(page) == str(digit), f"drew {digit}, the page reads {answer(page)!r}"
+        steps = page.locator("#steps img")
+        assert steps.count() == 1 and steps.evaluate("image => image.naturalWidth") > 6 * 128
+
+        pixels, label = digits_for_upload
+        [photo] = write_all("photo_exif_6", pixels[None], tmp_path)
+        page.locator("#clear").click()
+        page.wait_for_function("() => !document.querySelector('#answer [data-testid=label-output-value]')")
+        page.locator("#upload input[type=file]").set_input_files(str(photo))
+        page.wait_for_function("() => document.querySelector('#answer [data-testid=label-output-value]')",
+                               timeout=30_000)
+        assert answer(page) == str(label)
+        print("stroke-end to answer (ms):", {digit: round(ms) for digit, ms in latencies.items()})
+        page.close()
+        assert not problems, problems
+    assert process.returncode == 0, process.stderr.read()
+    assert "Traceback" not in process.stderr.read()
+
+
+@pytest.fixture(scope="module")
+def digits_for_upload():
+    from solutions.data import load_split
+
+    test_set = load_split(train=False)
+    return test_set.data[18].numpy(), int(test_set.targets[18])
