@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +119,7 @@ def steps_of(image: Image.Image, model_input: torch.Tensor) -> list[tuple[str, n
     return list(zip(STEP_TITLES, [as_drawn, ink, cropped, boxed, centred, normalised]))
 
 
-def step_strip(steps: Sequence[tuple[str, np.ndarray]], note: str = "") -> Image.Image:
+def step_strip(steps: Sequence[tuple[str, np.ndarray]]) -> Image.Image:
     """The steps side by side on one image, each scaled to fit a square panel, with its title below."""
     font = ImageFont.load_default(size=13)
     strip = Image.new("RGB", (len(steps) * (PANEL + 8) + 8, PANEL + CAPTION + 12), (32, 33, 36))
@@ -132,8 +133,6 @@ def step_strip(steps: Sequence[tuple[str, np.ndarray]], note: str = "") -> Image
         left = 8 + index * (PANEL + 8)
         strip.paste(panel, (left + (PANEL - size[0]) // 2, 8 + (PANEL - size[1]) // 2))
         draw.text((left + PANEL / 2, PANEL + 14), title, fill=(232, 232, 232), font=font, anchor="mt")
-    if note:
-        draw.text((8, PANEL + 12), note, fill=(255, 200, 120), font=font)
     return strip
 
 
@@ -175,7 +174,7 @@ def build_app(reader: DigitReader):
             with gr.Column(scale=1, min_width=300):
                 pad = gr.Sketchpad(
                     label="Canvas", type="pil", image_mode="RGBA", canvas_size=(280, 280), fixed_canvas=True,
-                    layers=False, transforms=(), buttons=[], elem_id="pad",
+                    layers=False, transforms=(), buttons=[], elem_id="pad", format="png",
                     brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
                 )
                 clear = gr.Button("Clear", elem_id="clear")
@@ -219,16 +218,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             app = build_app(reader)
         except ImportError as error:
             raise CourseError(f"the drawing pad needs Gradio: pip install -e '.[draw]' ({error})") from error
+        try:
+            app.launch(server_name=args.host, server_port=args.port, theme=gradio_theme(), ssr_mode=False,
+                       quiet=True, footer_links=[], show_error=True, prevent_thread_lock=True)
+        except OSError as error:
+            raise CourseError(f"port {args.port} on {args.host} is taken or not allowed; "
+                              "choose another with --port N") from error
         print(f"Drawing pad on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-        theme = gradio_theme()
-        app.launch(server_name=args.host, server_port=args.port, theme=theme, ssr_mode=False, quiet=True,
-                   footer_links=[], show_error=True)
+        serve_until_interrupted(app)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        pass
     return 0
+
+
+def serve_until_interrupted(app) -> None:
+    """Keep the page served until Ctrl-C, then close the server."""
+    try:
+        while app.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("Drawing pad stopped.", flush=True)
+    finally:
+        app.close()
 
 
 def gradio_theme():

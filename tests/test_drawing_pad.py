@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -53,6 +54,15 @@ def test_bad_options_exit_with_a_message(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: no checkpoint at")
     assert main(["--port", "70000"]) == 2
     assert "--port must be between 1 and 65535" in capsys.readouterr().err
+
+
+def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
+    pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["--checkpoint", str(checkpoint), "--port", str(taken.getsockname()[1])]) == 2
+    assert "is taken or not allowed; choose another with --port N" in capsys.readouterr().err
 
 
 def test_the_exercises_pad_names_the_exercise_still_missing(checkpoint):
