@@ -119,10 +119,12 @@ def steps_of(image: Image.Image, model_input: torch.Tensor) -> list[tuple[str, n
     return list(zip(STEP_TITLES, [as_drawn, ink, cropped, boxed, centred, normalised]))
 
 
-def step_strip(steps: Sequence[tuple[str, np.ndarray]]) -> Image.Image:
-    """The steps side by side on one image, each scaled to fit a square panel, with its title below."""
+def step_strip(steps: Sequence[tuple[str, np.ndarray]], columns: int = 3) -> Image.Image:
+    """The steps on one image, ``columns`` to a row, each scaled to fit a square panel, with its title below."""
     font = ImageFont.load_default(size=13)
-    strip = Image.new("RGB", (len(steps) * (PANEL + 8) + 8, PANEL + CAPTION + 12), (32, 33, 36))
+    rows = -(-len(steps) // columns)
+    cell = (PANEL + 8, PANEL + CAPTION + 8)
+    strip = Image.new("RGB", (columns * cell[0] + 8, rows * cell[1] + 8), (32, 33, 36))
     draw = ImageDraw.Draw(strip)
     for index, (title, picture) in enumerate(steps):
         panel = Image.fromarray((np.clip(picture, 0.0, 1.0) * 255).astype(np.uint8))
@@ -130,9 +132,9 @@ def step_strip(steps: Sequence[tuple[str, np.ndarray]]) -> Image.Image:
         scale = PANEL / max(panel.size)
         size = (max(1, round(panel.width * scale)), max(1, round(panel.height * scale)))
         panel = panel.resize(size, Image.Resampling.NEAREST if small else Image.Resampling.LANCZOS)
-        left = 8 + index * (PANEL + 8)
-        strip.paste(panel, (left + (PANEL - size[0]) // 2, 8 + (PANEL - size[1]) // 2))
-        draw.text((left + PANEL / 2, PANEL + 14), title, fill=(232, 232, 232), font=font, anchor="mt")
+        left, top = 8 + index % columns * cell[0], 8 + index // columns * cell[1]
+        strip.paste(panel, (left + (PANEL - size[0]) // 2, top + (PANEL - size[1]) // 2))
+        draw.text((left + PANEL / 2, top + PANEL + 6), title, fill=(232, 232, 232), font=font, anchor="mt")
     return strip
 
 
@@ -179,12 +181,12 @@ def build_app(reader: DigitReader):
                 )
                 clear = gr.Button("Clear", elem_id="clear")
                 upload = gr.File(label="…or a photo or image file", file_types=["image"], type="filepath",
-                                 elem_id="upload")
+                                 height=140, elem_id="upload")
             with gr.Column(scale=1, min_width=300):
                 answer = gr.Label(num_top_classes=10, label="The network reads", elem_id="answer")
                 note = gr.Markdown(elem_id="note")
-                steps = gr.Image(label="What the network sees, step by step", type="pil", interactive=False,
-                                 buttons=[], elem_id="steps")
+                gr.Markdown("**What the network sees, step by step**")
+                steps = gr.Image(show_label=False, type="pil", interactive=False, buttons=[], elem_id="steps")
         outputs = [answer, steps, note]
         pad.change(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", queue=False)
         upload.upload(on_upload, upload, outputs, show_progress="hidden", queue=False)

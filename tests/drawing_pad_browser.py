@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+from tests.test_site import CHROMIUM_ARGS, ROOT
+
+__all__ = ["CHROMIUM_ARGS", "DIGITS", "answer", "draw", "open_pad", "running_pad"]
 
 Stroke = list[tuple[float, float]]  # points from (0, 0), the canvas's top left, to (1, 1), its bottom right
 
