@@ -53,7 +53,9 @@ def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -
                     report(f"note: {path} is animated ({image.n_frames} frames); reading its first frame")
                 image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
                 image.load()
-                return reduce_to_working_size(ImageOps.exif_transpose(image))
+                reduced = reduce_to_working_size(image)
+                reduced.info = image.info  # its EXIF orientation, applied to the small image: no full-size copy
+                return ImageOps.exif_transpose(reduced)
     except Image.DecompressionBombError as error:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
         raise CourseError(f"{path} has more than {limit:.0f} megapixels, more than this course reads; "

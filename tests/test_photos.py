@@ -81,11 +81,14 @@ def test_white_and_black_ink_on_transparent_read_the_same(digits, tmp_path):
     assert difference(from_white, upright(digit)) < 0.08
 
 
-def test_large_images_are_read_reduced(tmp_path):
-    path = tmp_path / "large.jpg"
-    Image.new("RGB", (4800, 3600), "white").save(path)
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+def test_large_images_are_read_reduced_and_turned(suffix, tmp_path):
+    path = tmp_path / f"large.{suffix}"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: 4800 wide on file, 3600 wide upright
+    Image.new("RGB", (4800, 3600), "white").save(path, exif=exif.tobytes())
     image = load_image(path)
-    assert max(image.size) <= WORKING_SIZE and image.size[0] * 3 == image.size[1] * 4
+    assert max(image.size) <= WORKING_SIZE and image.size[0] * 4 == image.size[1] * 3
 
 
 def png_claiming(path, width: int, height: int) -> None:
