@@ -1,6 +1,6 @@
 """Make the lessons' figures from real runs of the reference solution.
 
-    python docs/make_figures.py            # about 4 minutes on 2 CPU cores
+    python docs/make_figures.py            # about 5 minutes on 2 CPU cores; needs Chromium for one screenshot
 
 Trains the notebook recipe, the same recipe with logits (the fix), and the fast
 recipe, then writes PNGs and ``results.json`` (the numbers the lessons quote)
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from PIL import Image
 
+from drawing_pad_figures import make_with_model as drawing_pad_figures
 from solutions.data import load_split, make_loaders, to_model_input
 from solutions.inference import predict
 from solutions.preprocess import prepare_drawing
@@ -154,6 +155,7 @@ def main() -> None:
     filters_and_maps(model, to_model_input(test_set.data[:1], normalize=True))
     wrong = mistakes(model, test_set)
     drawing = drawing_steps(model, test_set)
+    drawing_pad_figures(model)
     results = {
         label: {"epochs": [{"epoch": epoch.epoch, "accuracy": round(epoch.test.accuracy, 2),
                             "loss": round(epoch.test.loss, 4), "seconds": round(epoch.seconds, 1)}

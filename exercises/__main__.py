@@ -1,6 +1,11 @@
-"""Entry point for ``python -m solutions``."""
+"""Entry point for ``python -m solutions``: the command line, or the drawing pad for ``draw``."""
 
 import sys
+
+if sys.argv[1:2] == ["draw"]:
+    from .drawing_pad import main
+
+    sys.exit(main(sys.argv[2:]))
 
 from .cli import main
 

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint
@@ -19,7 +18,7 @@ from .device import DEVICE_CHOICES, select_device
 from .errors import CourseError
 from .inference import plot_prediction, predict
 from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME
-from .preprocess import load_image, prepare_drawing
+from .preprocess import grayscale_pixels, load_image, prepare_drawing
 from .recipes import RECIPES, get_recipe
 from .report import collect_predictions, confusion_matrix, per_class_accuracy, plot_confusion_matrix
 from .training import train
@@ -36,7 +35,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m solutions``."""
-    parser = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__}", description=__doc__.splitlines()[0],
+        epilog=f"python -m {__package__} draw opens the drawing pad (see python -m {__package__} draw --help)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_parser = commands.add_parser("train", help="train the CNN on MNIST")
@@ -115,19 +117,34 @@ def run_predict(args: argparse.Namespace) -> int:
         pixels = test_set.data[args.test_index : args.test_index + 1]
         label = int(test_set.targets[args.test_index])
         inputs.append((f"test image {args.test_index} (label {label})", pixels[0], to_model_input(pixels, normalized)[0]))
-    for path in args.images:
-        image = load_image(path)
-        prepared = match_input_scale(prepare_drawing(image), normalized)
-        inputs.append((str(path), torch.from_numpy(np.asarray(image.convert("L")).copy()), prepared))
+    unread = 0
+    for path in args.images:  # every file is tried; the bad ones are reported and counted
+        try:
+            image = load_image(path, report=lambda note: print(note, file=sys.stderr))
+            prepared = match_input_scale(prepare_drawing(image), normalized)
+        except CourseError as error:
+            unread += 1
+            print(f"error: {error}" if str(path) in str(error) else f"error: {path}: {error}", file=sys.stderr)
+            continue
+        inputs.append((str(path), torch.from_numpy(grayscale_pixels(image)), prepared))
+    if inputs:
+        report_predictions(model, inputs, device, args.figure)
+    if unread:
+        raise CourseError(f"{unread} of {len(args.images)} image files could not be read (see above)")
+    return 0
+
+
+def report_predictions(model: torch.nn.Module, inputs: list[tuple[str, torch.Tensor, torch.Tensor]], device: torch.device,
+                       figure: str | None) -> None:
+    """Print the digit and top probabilities of each input; draw the first one's figure if asked."""
     prediction = predict(model, torch.stack([model_input for _, _, model_input in inputs]), device)
     for index, (name, _, _) in enumerate(inputs):
         top = ", ".join(f"{digit}: {probability:.1%}" for digit, probability in prediction.top(index))
         print(f"{name}: digit {int(prediction.digits[index])} (top: {top})")
-    if args.figure:
+    if figure:
         name, original, model_input = inputs[0]
-        plot_prediction(model_input, prediction.probabilities[0], args.figure, original=original)
-        print(f"Figure of {name} saved to {args.figure}")
-    return 0
+        plot_prediction(model_input, prediction.probabilities[0], figure, original=original)
+        print(f"Figure of {name} saved to {figure}")
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}

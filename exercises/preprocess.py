@@ -3,16 +3,23 @@
 MNIST digits are white on black, cropped to their ink, scaled to fit a 20×20
 box and placed in a 28×28 field with their centre of mass in the middle. A model
 trained on them reads a drawing well only once the drawing looks the same.
+
+Files arrive as phones and editors save them: rotated by an EXIF tag, in 16 bits,
+with transparency, as photos of unevenly lit paper, or very large. The given code
+(:func:`load_image`, :func:`grayscale_pixels`, :func:`even_out_lighting`) turns all
+of them into plain brightness in [0, 1] before exercise 5 begins.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data import MNIST_MEAN, MNIST_STD
 from .errors import CourseError
@@ -20,32 +27,119 @@ from .errors import CourseError
 INK_THRESHOLD = 0.2  # share of the ink's full brightness that counts as ink when cropping
 DIGIT_BOX = 20
 FIELD = 28
+WORKING_SIZE = 1024  # longest side an image is reduced to before any arithmetic on its pixels
+DEEP_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # more than 8 bits per pixel
+LIGHTING_BLOCKS = 48  # the paper's brightness is estimated on a grid of about this many blocks a side
 
 
-def load_image(path: str | os.PathLike) -> Image.Image:
-    """Open an image file (PNG, JPEG, ...) fully, with a clear error for anything else."""
+def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -> Image.Image:
+    """Open an image file (PNG, JPEG, ...) the right way up, reduced to a working size.
+
+    The EXIF orientation a phone stores is applied, JPEGs are decoded at a reduced
+    scale when large, an animation is read from its first frame (``report`` says so),
+    and images larger than Pillow's limit (``2 * Image.MAX_IMAGE_PIXELS``, 179
+    megapixels by default) are refused before decoding, with a clear error.
+    """
     path = Path(path)
     if not path.is_file():
         raise CourseError(f"image {path} does not exist")
     if path.stat().st_size == 0:
         raise CourseError(f"image {path} is an empty file; save your drawing as PNG or JPEG and try again")
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # large images are read reduced
+            with Image.open(path) as image:
+                if getattr(image, "n_frames", 1) > 1:
+                    report(f"note: {path} is animated ({image.n_frames} frames); reading its first frame")
+                image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                image.load()
+                reduced = reduce_to_working_size(image)
+                reduced.info = image.info  # its EXIF orientation, applied to the small image: no full-size copy
+                return ImageOps.exif_transpose(reduced)
+    except Image.DecompressionBombError as error:
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+        raise CourseError(f"{path} has more than {limit:.0f} megapixels, more than this course reads; "
+                          "scale it down (a digit needs far fewer pixels) and try again") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise CourseError(f"{path} is not an image Pillow can read; save it as PNG or JPEG ({error})") from error
 
 
+def reduce_to_working_size(image: Image.Image) -> Image.Image:
+    """The image with its longest side at most :data:`WORKING_SIZE`, averaging the pixels it merges."""
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")  # Pillow resizes 32-bit integers, not 16-bit ones
+    factor = -(-max(image.size) // WORKING_SIZE)  # ceiling division
+    return image.reduce(factor) if factor > 1 else image
+
+
 def grayscale_pixels(image: Image.Image) -> np.ndarray:
-    """Brightness in [0, 1] as a 2-D float array; transparent parts count as white paper."""
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        paper = Image.new("RGBA", image.size, "white")
-        image = Image.alpha_composite(paper, image.convert("RGBA"))
-    pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    """Brightness in [0, 1] as a 2-D float array, whatever the image's mode.
+
+    Images deeper than 8 bits are scaled by the range their pixels really use. In a
+    transparent image the drawn (opaque) part is the ink: it is laid on black paper
+    if it is light and on white paper if it is dark, so that white ink on a
+    transparent canvas stays visible.
+    """
+    image = reduce_to_working_size(image)
+    if image.mode in DEEP_MODES:
+        values = np.asarray(image, dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        pixels = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    else:
+        pixels = _composited(image)
     if pixels.size == 0 or pixels.max() - pixels.min() < 0.1:
         raise CourseError("the image is blank: there is no drawing on it to read")
     return pixels
+
+
+def _composited(image: Image.Image) -> np.ndarray:
+    """Brightness of an 8-bit image, its transparent parts filled with paper that contrasts with the ink."""
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    rgba = image.convert("RGBA")
+    colour = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+    if alpha.max() - alpha.min() < 0.1:  # evenly opaque: the colours alone tell ink from paper
+        return colour
+    ink_brightness = float((alpha * colour).sum() / alpha.sum())
+    paper = 0.0 if ink_brightness > 0.5 else 1.0
+    return alpha * colour + (1.0 - alpha) * paper
+
+
+def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
+    """Divide a photo of dark ink on light paper by the paper's brightness, estimated across the image.
+
+    A shadow or a lamp's fall-off makes parts of the paper darker than others; left
+    as they are, they would look like ink. Light ink on a dark ground (a screen,
+    MNIST itself) is returned unchanged.
+    """
+    low, middle, high = np.percentile(pixels, [0.5, 50, 99.5])
+    if middle - low <= high - middle:  # the far tail is bright: light ink on a dark ground
+        return pixels
+    return np.clip(pixels / np.maximum(paper_brightness(pixels), 0.05), 0.0, 1.0).astype(np.float32)
+
+
+def paper_brightness(pixels: np.ndarray) -> np.ndarray:
+    """The brightness the paper would have at each pixel without the ink on it.
+
+    Each block of a coarse grid keeps a bright percentile of its pixels (ink is
+    dark and covers few of them), a closing on the grid replaces the few blocks
+    that lie entirely under ink, and the grid is interpolated back to full size.
+    """
+    height, width = pixels.shape
+    block = max(4, -(-max(height, width) // LIGHTING_BLOCKS))
+    rows, cols = -(-height // block), -(-width // block)
+    padded = np.pad(pixels, ((0, rows * block - height), (0, cols * block - width)), mode="edge")
+    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+    grid = np.percentile(blocks, 80, axis=2)
+    grid = _rank_filter(_rank_filter(grid, np.max), np.min)
+    paper = Image.fromarray(grid.astype(np.float32), "F").resize((cols * block, rows * block), Image.Resampling.BILINEAR)
+    return np.asarray(paper)[:height, :width]
+
+
+def _rank_filter(grid: np.ndarray, reduce: Callable[..., np.ndarray], size: int = 5) -> np.ndarray:
+    padded = np.pad(grid, size // 2, mode="edge")
+    return reduce(np.lib.stride_tricks.sliding_window_view(padded, (size, size)), axis=(2, 3))
 
 
 def place_in_field(digit: np.ndarray) -> np.ndarray:
@@ -64,6 +158,6 @@ def place_in_field(digit: np.ndarray) -> np.ndarray:
 
 def prepare_drawing(image: Image.Image) -> torch.Tensor:
     """Preprocess a drawing of any size and colour mode into a normalised ``(1, 28, 28)`` tensor."""
-    pixels = grayscale_pixels(image)
+    pixels = even_out_lighting(grayscale_pixels(image))
     # Exercise 5: your code here (hints: python -m grader hint 5)
     raise NotImplementedError("Exercise 5 (Prepare your own drawing) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex5")

@@ -9,7 +9,7 @@ import torch
 
 from solutions.data import make_loaders, prepare_mnist
 from solutions.recipes import FAST
-from solutions.training import fit
+from solutions.training import fit, train
 
 
 RUN_SLOW_ENV_VAR = "MNIST_COURSE_RUN_SLOW"
@@ -53,4 +53,11 @@ def trained_model():
     loaders = make_loaders("tensor", batch_size=recipe.batch_size, train_limit=20_000, test_limit=2000, seed=0)
     result = fit(recipe, loaders, torch.device("cpu"), seed=0, log_dir=None, progress=False, report=lambda _: None)
     assert result.final.test.accuracy > 94, "the fixture model should be good enough to compare predictions"
+    return result.model.eval()
+
+
+@pytest.fixture(scope="session")
+def fast_recipe_model():
+    """The fast recipe's full run (about 15 s on 2 cores), for the slow tests that need a 99% model."""
+    result = train(FAST, torch.device("cpu"), seed=1, log_dir=None, progress=False, report=lambda _: None)
     return result.model.eval()

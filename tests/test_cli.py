@@ -62,6 +62,24 @@ def test_predict_reads_an_image_file_and_draws_the_figure(checkpoint_path, tmp_p
     assert figure.read_bytes().startswith(PNG_SIGNATURE)
 
 
+def test_predict_reads_every_file_and_reports_each_bad_one(checkpoint_path, tmp_path, capsys):
+    seven = make_loaders("tensor", normalize=False, train_limit=1, test_limit=1).test.images[0, 0]
+    good = tmp_path / "seven.png"
+    Image.fromarray((255 - seven * 255).byte().numpy()).resize((200, 200)).save(good)
+    notes, blank, missing = tmp_path / "notes.png", tmp_path / "blank.png", tmp_path / "missing.png"
+    notes.write_text("not a picture")
+    Image.new("L", (50, 50), 255).save(blank)
+    assert main(["predict", "--checkpoint", str(checkpoint_path), str(notes), str(good), str(blank), str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert f"{good}: digit 7" in captured.out
+    errors = captured.err.splitlines()
+    assert errors[0].startswith(f"error: {notes} is not an image")
+    assert errors[1] == f"error: {blank}: the image is blank: there is no drawing on it to read"
+    assert errors[2] == f"error: image {missing} does not exist"
+    assert errors[3] == "error: 3 of 4 image files could not be read (see above)"
+    assert "Traceback" not in captured.err
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [

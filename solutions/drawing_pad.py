@@ -1,0 +1,264 @@
+"""The drawing pad: draw a digit in your browser and watch the network read it.
+
+    python -m solutions draw [--checkpoint PATH] [--port N] [--host HOST]
+
+A local web page (Gradio) with a canvas for a mouse, finger or pen and an upload
+field for a photo. After every stroke it shows the digit read, the probability of
+each of the ten, and the preprocessing step by step, so that you see what the
+network sees. Run as ``python -m exercises draw``, it uses your own model,
+preprocessing and inference code. The page works offline and is served on
+127.0.0.1 only, unless ``--host`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from .checkpoint import load_checkpoint
+from .data import MNIST_MEAN, MNIST_STD, match_input_scale
+from .device import DEVICE_CHOICES, select_device
+from .errors import CourseError
+from .inference import predict
+from .monitor import DEFAULT_RUN_NAME
+from .preprocess import (
+    DEEP_MODES, DIGIT_BOX, INK_THRESHOLD, even_out_lighting, grayscale_pixels, load_image, prepare_drawing,
+    reduce_to_working_size,
+)
+
+DEFAULT_CHECKPOINT = Path("checkpoints") / f"{DEFAULT_RUN_NAME}.pt"
+DEFAULT_PORT = 7860
+PANEL = 128  # pixels a side of each step in the strip
+CAPTION = 22  # pixels below each step for its caption
+# Gradio's sketchpad opens, and comes back after clearing, with no tool chosen: choose the brush.
+SELECT_BRUSH = """() => {
+    const pick = (tries) => {
+        const pad = document.querySelector('#pad');
+        const brush = pad && pad.querySelector('button[aria-label="Brush"]');
+        if (brush && pad.innerText.includes('draw tool')) brush.click();
+        else if (tries > 0) setTimeout(() => pick(tries - 1), 50);
+    };
+    pick(200);
+}"""
+# Setting the sketchpad's value to None leaves its strokes on screen; its own clear button removes them.
+CLEAR_CANVAS = """() => { document.querySelector('#pad button[aria-label="Clear canvas"]')?.click(); }"""
+STEP_TITLES = ("as drawn", "ink on black", "cropped", "scaled into 20x20", "centred by mass", "normalised")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the network made of one drawing, and the steps that led there."""
+
+    digit: int
+    probabilities: list[float]
+    steps: list[tuple[str, np.ndarray]]
+
+    def confidences(self) -> dict[str, float]:
+        """The probabilities by digit, as the page's probability bars take them."""
+        return {str(digit): probability for digit, probability in enumerate(self.probabilities)}
+
+
+class DigitReader:
+    """A trained model and the preprocessing in front of it, ready to read drawings one by one."""
+
+    def __init__(self, checkpoint: str | os.PathLike, device: torch.device | str = "cpu") -> None:
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise CourseError(f"no checkpoint at {path}: train one first with python -m {__package__} train "
+                              f"(or pass --checkpoint PATH)")
+        self.device = torch.device(device)
+        try:
+            self.model, metadata = load_checkpoint(path, self.device)
+            self.normalized = metadata.get("normalize", True)
+            self.read(a_stroke())  # a first reading runs every step once: missing code shows now, not later
+        except NotImplementedError as error:
+            raise CourseError(f"the drawing pad runs your own code, and it is not finished: {error}") from error
+
+    def read(self, image: Image.Image) -> Reading:
+        """Prepare ``image`` like MNIST, run the model on it, and keep every step to show."""
+        image = reduce_to_working_size(image)
+        model_input = prepare_drawing(image)
+        prediction = predict(self.model, match_input_scale(model_input, self.normalized).unsqueeze(0), self.device)
+        return Reading(int(prediction.digits[0]), prediction.probabilities[0].tolist(), steps_of(image, model_input))
+
+
+def a_stroke() -> Image.Image:
+    """A single dark stroke on white, as a first drawing to read."""
+    canvas = Image.new("L", (64, 64), 255)
+    ImageDraw.Draw(canvas).line([(32, 8), (30, 56)], fill=0, width=5)
+    return canvas
+
+
+def as_drawn(image: Image.Image) -> np.ndarray:
+    """The image as a person sees it, transparent parts on grey so that white and black ink both show."""
+    if image.mode in DEEP_MODES:
+        return grayscale_pixels(image)
+    grey = Image.new("RGBA", image.size, (128, 128, 128, 255))
+    return np.asarray(Image.alpha_composite(grey, image.convert("RGBA")).convert("RGB"), dtype=np.float32) / 255.0
+
+
+def steps_of(image: Image.Image, model_input: torch.Tensor) -> list[tuple[str, np.ndarray]]:
+    """The drawing at each step of the preprocessing, as images in [0, 1] to show side by side.
+
+    The last three come from ``model_input``, the prepared tensor itself; the first
+    three retrace the way there from the given code's grayscale pixels.
+    """
+    pixels = even_out_lighting(grayscale_pixels(image))
+    ink = 1.0 - pixels if np.median(pixels) > 0.5 else pixels
+    inked = ink > INK_THRESHOLD * ink.max()
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if rows.size else ink
+    field = model_input[0].numpy()
+    centred = np.clip(field * MNIST_STD + MNIST_MEAN, 0.0, 1.0)
+    drawn = np.nonzero(centred > 0.05)
+    boxed = np.zeros((DIGIT_BOX, DIGIT_BOX), dtype=np.float32)
+    if drawn[0].size:
+        digit = centred[drawn[0].min() : drawn[0].max() + 1, drawn[1].min() : drawn[1].max() + 1][:DIGIT_BOX, :DIGIT_BOX]
+        top, left = (DIGIT_BOX - digit.shape[0]) // 2, (DIGIT_BOX - digit.shape[1]) // 2
+        boxed[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
+    span = float(field.max() - field.min()) or 1.0
+    normalised = (field - field.min()) / span
+    return list(zip(STEP_TITLES, [as_drawn(image), ink, cropped, boxed, centred, normalised]))
+
+
+def step_strip(steps: Sequence[tuple[str, np.ndarray]], columns: int = 3) -> Image.Image:
+    """The steps on one image, ``columns`` to a row, each scaled to fit a square panel, with its title below."""
+    font = ImageFont.load_default(size=13)
+    rows = -(-len(steps) // columns)
+    cell = (PANEL + 8, PANEL + CAPTION + 8)
+    strip = Image.new("RGB", (columns * cell[0] + 8, rows * cell[1] + 8), (32, 33, 36))
+    draw = ImageDraw.Draw(strip)
+    for index, (title, picture) in enumerate(steps):
+        panel = Image.fromarray((np.clip(picture, 0.0, 1.0) * 255).astype(np.uint8))
+        small = max(panel.size) <= 28  # the model's pixels stay visible as squares
+        scale = PANEL / max(panel.size)
+        size = (max(1, round(panel.width * scale)), max(1, round(panel.height * scale)))
+        panel = panel.resize(size, Image.Resampling.NEAREST if small else Image.Resampling.LANCZOS)
+        left, top = 8 + index % columns * cell[0], 8 + index // columns * cell[1]
+        strip.paste(panel, (left + (PANEL - size[0]) // 2, top + (PANEL - size[1]) // 2))
+        draw.text((left + PANEL / 2, top + PANEL + 6), title, fill=(232, 232, 232), font=font, anchor="mt")
+    return strip
+
+
+def build_app(reader: DigitReader):
+    """The Gradio page: canvas, upload field, the digit read with its probabilities, and the steps."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry and no version check: the page works offline
+    import gradio as gr
+
+    def show(image: Image.Image | None, notes: Sequence[str] = ()):
+        if image is None:
+            return None, None, ""
+        try:
+            reading = reader.read(image)
+        except CourseError as error:
+            return None, None, f"{error}"
+        except NotImplementedError as error:
+            return None, None, f"Your code is not finished: {error}"
+        except Exception as error:  # the learner's own code may fail in any way; the page says how
+            return None, None, f"The preprocessing or the model failed: {type(error).__name__}: {error}"
+        return reading.confidences(), step_strip(reading.steps), "\n\n".join(notes)
+
+    def on_draw(value: dict | None):
+        return show(value.get("composite") if value else None)
+
+    def on_upload(path: str | None):
+        if not path:
+            return show(None)
+        notes: list[str] = []
+        try:
+            image = load_image(path, report=notes.append)
+        except CourseError as error:
+            return None, None, f"{error}".replace(str(Path(path).parent) + os.sep, "")
+        return show(image, [note.replace(str(Path(path).parent) + os.sep, "") for note in notes])
+
+    with gr.Blocks(title="Draw a digit", analytics_enabled=False) as app:
+        gr.Markdown("## Draw a digit\nDraw one digit, 0 to 9, as large as the canvas. "
+                    "After each stroke the network says what it reads.")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=300):
+                pad = gr.Sketchpad(
+                    label="Canvas", type="pil", image_mode="RGBA", canvas_size=(280, 280), fixed_canvas=True,
+                    layers=False, transforms=(), buttons=[], elem_id="pad", format="png",
+                    brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
+                )
+                clear = gr.Button("Clear", elem_id="clear")
+                upload = gr.File(label="…or a photo or image file", file_types=["image"], type="filepath",
+                                 height=140, elem_id="upload")
+            with gr.Column(scale=1, min_width=300):
+                answer = gr.Label(num_top_classes=10, label="The network reads", elem_id="answer")
+                note = gr.Markdown(elem_id="note")
+                gr.Markdown("**What the network sees, step by step**")
+                steps = gr.Image(show_label=False, type="pil", interactive=False, buttons=[], elem_id="steps")
+        outputs = [answer, steps, note]
+        pad.change(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", queue=False)
+        upload.upload(on_upload, upload, outputs, show_progress="hidden", queue=False)
+        clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, queue=False).then(
+            None, js=SELECT_BRUSH)
+        pad.clear(None, js=SELECT_BRUSH)
+        app.load(None, js=SELECT_BRUSH)
+    return app
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``python -m solutions draw``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__} draw", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+                        help="a checkpoint saved by train (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port of the page (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve on (default: %(default)s, this computer only)")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu", help="where to compute (default: cpu)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the drawing pad until Ctrl-C; a :class:`CourseError` is printed as ``error: ...`` with exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        if not 0 < args.port < 65536:
+            raise CourseError(f"--port must be between 1 and 65535, not {args.port}")
+        reader = DigitReader(args.checkpoint, select_device(args.device))
+        try:
+            app = build_app(reader)
+        except ImportError as error:
+            raise CourseError(f"the drawing pad needs Gradio: pip install -e '.[draw]' ({error})") from error
+        try:
+            app.launch(server_name=args.host, server_port=args.port, theme=gradio_theme(), ssr_mode=False,
+                       quiet=True, footer_links=[], show_error=True, prevent_thread_lock=True)
+        except OSError as error:
+            raise CourseError(f"port {args.port} on {args.host} is taken or not allowed; "
+                              "choose another with --port N") from error
+        print(f"Drawing pad on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+        serve_until_interrupted(app)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def serve_until_interrupted(app) -> None:
+    """Keep the page served until Ctrl-C, then close the server."""
+    try:
+        while app.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print("Drawing pad stopped.", flush=True)
+    finally:
+        app.close()
+
+
+def gradio_theme():
+    """Gradio's default look with the computer's own fonts, so that no font is fetched from the internet."""
+    import gradio as gr
+
+    system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]
+    return gr.themes.Default(font=system, font_mono=["ui-monospace", "Consolas", "monospace"])

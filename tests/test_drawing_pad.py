@@ -1,0 +1,129 @@
+"""The drawing pad: reading drawings step by step, its errors, and the real page in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from solutions.checkpoint import save_checkpoint
+from solutions.drawing_pad import STEP_TITLES, DigitReader, main, step_strip
+from solutions.errors import CourseError
+from tests.drawing_pad_browser import DIGITS, ROOT, answer, draw, open_pad, running_pad
+from tests.photos import write_all
+from tests.test_site import browser  # noqa: F401  (the headless Chromium fixture)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, trained_model):
+    return save_checkpoint(tmp_path_factory.mktemp("pad") / "model.pt", trained_model, normalize=True)
+
+
+def seven_drawn() -> Image.Image:
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(70, 50), (210, 50), (120, 240)], fill=(0, 0, 0, 255), width=18)
+    return canvas
+
+
+def test_a_drawing_is_read_with_every_step_shown(checkpoint):
+    reading = DigitReader(checkpoint).read(seven_drawn())
+    assert reading.digit == 7
+    assert sum(reading.probabilities) == pytest.approx(1, abs=1e-4)
+    assert [title for title, _ in reading.steps] == list(STEP_TITLES)
+    shapes = [picture.shape for _, picture in reading.steps]
+    assert shapes[0] == (280, 280, 3) and shapes[3] == (20, 20) and shapes[4] == shapes[5] == (28, 28)
+    ink_on_black = reading.steps[1][1]
+    assert ink_on_black[0, 0] == 0 and ink_on_black.max() == pytest.approx(1)
+    assert step_strip(reading.steps).size == (3 * 136 + 8, 2 * 158 + 8)
+    strip = step_strip(reading.steps, columns=6)
+    assert strip.size == (6 * 136 + 8, 158 + 8) and np.asarray(strip).std() > 20
+
+
+def test_without_a_checkpoint_it_names_the_command_that_trains_one(tmp_path):
+    with pytest.raises(CourseError, match="train one first with python -m solutions train"):
+        DigitReader(tmp_path / "missing.pt")
+
+
+def test_bad_options_exit_with_a_message(tmp_path, capsys):
+    assert main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: no checkpoint at")
+    assert main(["--port", "70000"]) == 2
+    assert "--port must be between 1 and 65535" in capsys.readouterr().err
+
+
+def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
+    pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["--checkpoint", str(checkpoint), "--port", str(taken.getsockname()[1])]) == 2
+    assert "is taken or not allowed; choose another with --port N" in capsys.readouterr().err
+
+
+def test_the_exercises_pad_names_the_exercise_still_missing(checkpoint):
+    """``python -m exercises draw`` runs the learner's code; the generated stubs stop at exercise 1."""
+    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 2
+    assert "Exercise 1 (" in completed.stderr and "is not started yet" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_the_exercises_pad_names_exercise_5_once_the_model_and_inference_are_written(checkpoint, tmp_path):
+    learner = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", learner, ignore=shutil.ignore_patterns("test_*", "conftest.py"))
+    for done in ("model.py", "inference.py"):  # exercises 1 and 4 written as the reference has them
+        shutil.copy(ROOT / "solutions" / done, learner / done)
+    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert completed.returncode == 2
+    assert "Exercise 5 (Prepare your own drawing) is not started yet" in completed.stderr, completed.stderr
+
+
+def test_the_exercises_pad_without_a_checkpoint_says_how_to_train(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(tmp_path / "no.pt")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 2 and "python -m exercises train" in completed.stderr
+
+
+def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_upload, tmp_path):
+    pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
+    with running_pad(checkpoint) as (url, process):
+        page, problems = open_pad(browser, url)
+        latencies = {}
+        for digit in (1, 7, 0):
+            latencies[digit] = draw(page, DIGITS[digit])
+            assert answer(page) == str(digit), f"drew {digit}, the page reads {answer(page)!r}"
+        steps = page.locator("#steps img")
+        assert steps.count() == 1 and steps.evaluate("image => image.naturalWidth") > 3 * 128
+
+        pixels, label = digits_for_upload
+        [photo] = write_all("photo_exif_6", pixels[None], tmp_path)
+        page.locator("#clear").click()
+        page.wait_for_function("() => !document.querySelector('#answer [data-testid=label-output-value]')")
+        page.locator("#upload input[type=file]").set_input_files(str(photo))
+        page.wait_for_function("() => document.querySelector('#answer [data-testid=label-output-value]')",
+                               timeout=30_000)
+        assert answer(page) == str(label)
+        print("stroke-end to answer (ms):", {digit: round(ms) for digit, ms in latencies.items()})
+        page.close()
+        assert not problems, problems
+    assert process.returncode == 0, process.stderr.read()
+    assert "Traceback" not in process.stderr.read()
+
+
+@pytest.fixture(scope="module")
+def digits_for_upload():
+    from solutions.data import load_split
+
+    test_set = load_split(train=False)
+    return test_set.data[18].numpy(), int(test_set.targets[18])
