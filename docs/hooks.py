@@ -1,4 +1,7 @@
-"""MkDocs hooks: serve ``lessons/``, render exercise hints as tips, and math as MathML.
+"""MkDocs hooks: serve ``lessons/`` and their notebooks, render exercise hints as tips, and math as MathML.
+
+Each lesson's notebook (``lessons/NN-name.ipynb``, made by ``docs/notebooks.py``)
+is generated at build time, never committed, and linked from the top of its page.
 
 A lesson asks for an exercise's hints with a line ending in ``<!-- hints ex2 -->``
 (what comes before it, e.g. how to get the hints from the command line, is what a
@@ -25,8 +28,12 @@ LESSONS = ROOT / "lessons"
 HINTS = re.compile(r"^.*<!-- hints ex(\d+) -->$", re.MULTILINE)
 MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
 
+LESSON_PAGE = re.compile(r"^lessons/\d\d-[^/]+\.md$")
+
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "docs"))
 from grader.catalog import exercise  # noqa: E402
+from notebooks import notebook_text  # noqa: E402
 
 
 def on_files(files: Files, config) -> Files:
@@ -34,7 +41,20 @@ def on_files(files: Files, config) -> Files:
         if path.is_file():
             relative = path.relative_to(ROOT).as_posix()
             files.append(File(relative, str(ROOT), config["site_dir"], config["use_directory_urls"]))
+        if LESSON_PAGE.match(path.relative_to(ROOT).as_posix()):
+            notebook = path.relative_to(ROOT).with_suffix(".ipynb").as_posix()
+            files.append(File.generated(config, notebook, content=notebook_text(path)))
     return files
+
+
+def notebook_link(markdown: str, page) -> str:
+    """A lesson page's title, followed by the link to its notebook."""
+    if not LESSON_PAGE.match(page.file.src_uri):
+        return markdown
+    title, rest = markdown.split("\n", 1)
+    name = Path(page.file.src_uri).with_suffix(".ipynb").name
+    link = f'[:material-notebook-outline: Open as a Jupyter notebook]({name}){{ .md-button download="{name}" }}'
+    return f"{title}\n\n{link}\n{rest}"
 
 
 def hint_tips(number: int) -> str:
@@ -46,7 +66,7 @@ def hint_tips(number: int) -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    return HINTS.sub(lambda match: hint_tips(int(match.group(1))), markdown)
+    return notebook_link(HINTS.sub(lambda match: hint_tips(int(match.group(1))), markdown), page)
 
 
 def mathml(match: re.Match) -> str:

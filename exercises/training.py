@@ -25,7 +25,7 @@ from .recipes import Recipe
 
 @dataclass(frozen=True)
 class EpochResult:
-    """What one epoch produced."""
+    """What one epoch produced; ``test`` is measured on the validation set when the run holds one out."""
 
     epoch: int
     train_loss: float
@@ -35,12 +35,17 @@ class EpochResult:
 
 @dataclass
 class RunResult:
-    """The trained model, the history of its run, and whether Ctrl-C cut it short."""
+    """The trained model, the history of its run, and whether Ctrl-C cut it short.
+
+    A run that holds out a validation set evaluates each epoch on it, and the test
+    set once, at the end: ``test``.
+    """
 
     model: CNN
     epochs: list[EpochResult] = field(default_factory=list)
     interrupted: bool = False
     checkpoint: Path | None = None
+    test: Evaluation | None = None
 
     @property
     def final(self) -> EpochResult:
@@ -106,6 +111,7 @@ def fit(
     optimizer, scheduler = recipe.make_optimizer(model, len(loaders.train))
     writer = open_writer(run_name, log_dir) if log_dir is not None else None
     result = RunResult(model=model, checkpoint=Path(save) if save else None)
+    held_out, name = (loaders.test, "Test set") if loaders.validation is None else (loaders.validation, "Validation set")
     try:
         for epoch in range(recipe.epochs):
             started = time.perf_counter()
@@ -128,16 +134,22 @@ def fit(
                 train_loss = train_one_epoch(model, loaders.train, optimizer, loss_fn, device, on_step)
             if not math.isfinite(train_loss):
                 raise CourseError(f"the training loss became {train_loss} in epoch {epoch + 1}; lower the learning rate")
-            test = evaluate(model, loaders.test, loss_fn, device)
+            test = evaluate(model, held_out, loss_fn, device)
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))
-            if writer is not None:
+            if writer is not None and loaders.validation is None:
                 log_test_epoch(writer, test.loss, test.accuracy, epoch)
+            elif writer is not None:
+                writer.add_scalar("Loss/Validation", test.loss, epoch)
+                writer.add_scalar("Accuracy/Validation", test.accuracy, epoch)
             if save:
                 save_checkpoint(
                     save, model, recipe=recipe.name, epoch=epoch + 1, seed=seed,
                     normalize=recipe.normalize, accuracy=test.accuracy,
                 )
-            report(f"Epoch {epoch + 1}: {test.summary()}")
+            report(f"Epoch {epoch + 1}: {test.summary(name)}")
+        if loaders.validation is not None:
+            result.test = evaluate(model, loaders.test, loss_fn, device)
+            report(f"Measured once, after training: {result.test.summary()}")
     except KeyboardInterrupt:
         result.interrupted = True
         kept = f"; the checkpoint of epoch {len(result.epochs)} is kept at {save}" if save and result.epochs else ""
@@ -156,6 +168,7 @@ def train(
     data_dir: str | os.PathLike | None = None,
     train_limit: int | None = None,
     test_limit: int | None = None,
+    val_split: int = 0,
     **fit_options,
 ) -> RunResult:
     """Load MNIST through the recipe's pipeline and :func:`fit` a model on it."""
@@ -168,5 +181,6 @@ def train(
         data_dir=data_dir,
         train_limit=train_limit,
         test_limit=test_limit,
+        val_split=val_split,
     )
     return fit(recipe, loaders, device, seed=seed, **fit_options)

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--run-name", default=DEFAULT_RUN_NAME, help="TensorBoard run (default: %(default)s)")
     train_parser.add_argument("--log-dir", default=str(DEFAULT_LOG_DIR), help="TensorBoard folder (default: %(default)s)")
     train_parser.add_argument("--save", help="checkpoint path (default: checkpoints/<run-name>.pt)")
+    train_parser.add_argument("--val-split", type=int, default=0, metavar="N",
+                              help="hold out the last N training images to choose settings on; "
+                                   "the test set is then measured once, at the end (default: 0)")
     train_parser.add_argument("--dry-run", action="store_true", help="train on one batch only, as a smoke test")
     _add_common(train_parser)
 
@@ -78,12 +81,13 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed}).")
     result = train(
         recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name,
-        log_dir=args.log_dir, save=save, **limits,
+        log_dir=args.log_dir, save=save, val_split=args.val_split, **limits,
     )
     if result.interrupted:
         return INTERRUPTED
     seconds = sum(epoch.seconds for epoch in result.epochs)
-    print(f"Finished in {seconds:.1f} s: accuracy {result.final.test.accuracy:.2f}%. Checkpoint: {save}")
+    held_out = "test" if result.test is None else "validation"
+    print(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. Checkpoint: {save}")
     return 0
 
 

@@ -216,10 +216,11 @@ class TensorBatches:
 
 @dataclass
 class Loaders:
-    """The training and test batches of one run."""
+    """The training and test batches of one run, and the validation batches if it holds some out."""
 
     train: Batches
     test: Batches
+    validation: Batches | None = None
 
 
 def tensor_batches(
@@ -267,6 +268,7 @@ def make_loaders(
     data_dir: str | os.PathLike | None = None,
     train_limit: int | None = None,
     test_limit: int | None = None,
+    val_split: int = 0,
 ) -> Loaders:
     """Training and test batches through one of two pipelines.
 
@@ -281,12 +283,35 @@ def make_loaders(
         seed: seeds the training shuffle.
         train_limit: use only the first N training samples (for quick runs).
         test_limit: use only the first N test samples.
+        val_split: hold out the last N training samples (after ``train_limit``) as
+            validation batches, read in ``test_batch_size``, to choose settings on.
     """
     if pipeline not in ("dataloader", "tensor"):
         raise CourseError(f"unknown data pipeline {pipeline!r}; choose 'dataloader' or 'tensor'")
     build = tensor_batches if pipeline == "tensor" else _dataloader
     device = torch.device(device)
-    return Loaders(
-        train=build(True, data_dir, device, normalize, batch_size, seed, train_limit),
-        test=build(False, data_dir, device, normalize, test_batch_size, seed, test_limit),
+    train = build(True, data_dir, device, normalize, batch_size, seed, train_limit)
+    test = build(False, data_dir, device, normalize, test_batch_size, seed, test_limit)
+    if not val_split:
+        return Loaders(train, test)
+    train, validation = _hold_out(train, val_split, test_batch_size)
+    return Loaders(train, test, validation)
+
+
+def _hold_out(train: Batches, count: int, batch_size: int) -> tuple[Batches, Batches]:
+    """Split the last ``count`` samples off ``train``: (the rest, shuffled, and them, in order)."""
+    total = len(train.labels) if isinstance(train, TensorBatches) else len(train.dataset)
+    if not 0 < count < total:
+        raise CourseError(f"the validation split must be between 1 and {total - 1} images, not {count}")
+    if isinstance(train, TensorBatches):
+        seed = train.generator.initial_seed()
+        return (
+            TensorBatches(train.images[:-count], train.labels[:-count], train.batch_size, shuffle=True, seed=seed),
+            TensorBatches(train.images[-count:], train.labels[-count:], batch_size, shuffle=False),
+        )
+    rest, held_out = Subset(train.dataset, range(total - count)), Subset(train.dataset, range(total - count, total))
+    options = {"num_workers": train.num_workers, "pin_memory": train.pin_memory}
+    return (
+        DataLoader(rest, train.batch_size, shuffle=True, generator=train.generator, **options),
+        DataLoader(held_out, batch_size, shuffle=False, **options),
     )

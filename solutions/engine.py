@@ -25,10 +25,10 @@ class Evaluation:
         """Percentage of correctly classified samples."""
         return 100.0 * self.correct / self.total
 
-    def summary(self) -> str:
+    def summary(self, name: str = "Test set") -> str:
         """The notebook's summary line, e.g. ``Test set: Average loss: 1.5286, Accuracy: 9346/10000 (93.46%)``."""
         return (
-            f"Test set: Average loss: {self.loss:.4f}, "
+            f"{name}: Average loss: {self.loss:.4f}, "
             f"Accuracy: {self.correct}/{self.total} ({self.accuracy:.2f}%)"
         )
 

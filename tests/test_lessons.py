@@ -35,6 +35,20 @@ def test_lesson_states_goal_and_ends_with_its_check(lesson: Path) -> None:
     assert "pytest exercises/" in last_block, "a lesson ends with the command that checks it"
 
 
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
+def test_lesson_has_self_checks_and_an_experiment_with_its_outcome(lesson: Path) -> None:
+    """3 to 5 questions with folded answers, then one experiment and what it measured."""
+    section = lesson.read_text().split("\n## Check yourself\n", 1)
+    assert len(section) == 2, "a lesson has a 'Check yourself' section"
+    body = section[1].split("\n## ")[0]
+    questions = re.findall(r'^\?\?\? question "(.+)"\n((?: {4}.+\n|\n)+)', body, re.MULTILINE)
+    assert 3 <= len(questions) <= 5, [title for title, _ in questions]
+    assert all(answer.strip() for _, answer in questions), "every question has its answer"
+    experiment = body.split("\n### Try it: ", 1)
+    assert len(experiment) == 2, "one experiment to try"
+    assert "Measured" in experiment[1].split("\n### ")[0], "the experiment states its measured outcome"
+
+
 @pytest.mark.parametrize("number", sorted(exercises()), ids=lambda number: f"ex{number}")
 def test_exercise_has_its_section_hints_and_command_in_its_lesson(number: int) -> None:
     entry = exercises()[number]

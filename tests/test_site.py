@@ -9,6 +9,7 @@ Set ``SITE_SCREENSHOTS=DIR`` to keep screenshots of the lessons to look at.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -168,5 +169,75 @@ def test_exercise_hints_appear_as_collapsed_tips(base_url: str, browser) -> None
     assert tips.first.get_attribute("open") is None, "hints stay folded until asked for"
     tips.first.locator("summary").click()
     assert tips.first.get_attribute("open") is not None
+    assert not problems, problems
+    page.close()
+
+
+def reading_pages(site: Path) -> list[str]:
+    """The pages people read: the lessons and the guides (the API pages are generated)."""
+    return [name for name in pages(site) if not name.startswith("api/")]
+
+
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  if (document.documentElement.scrollWidth > width) {
+    found.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+  }
+  for (const image of document.querySelectorAll("article img")) {
+    const box = image.getBoundingClientRect();
+    if (box.right > width + 1 || box.width > image.parentElement.clientWidth + 1) {
+      found.push(`image ${image.src} is ${Math.round(box.width)} px wide`);
+    }
+  }
+  for (const code of document.querySelectorAll("article pre > code")) {
+    if (code.scrollWidth > code.clientWidth + 1) {
+      found.push(`code scrolls sideways: ${code.textContent.split("\\n")[0].slice(0, 60)}`);
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_no_code_block_or_image_overflows(site: Path, base_url: str, browser, width: int) -> None:
+    """At 1280 px and on a 390 px phone: no page wider than the screen, no image wider than its column,
+    no code block to scroll sideways (on a phone long lines wrap)."""
+    problems: dict[str, list[str]] = {}
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    for name in reading_pages(site):
+        page = context.new_page()
+        page.goto(base_url + name.removesuffix("index.html"), wait_until="load")
+        found = page.evaluate(OVERFLOW)
+        if found:
+            problems[name] = found
+        if width == 390 and name.startswith("lessons/0") and os.environ.get("SITE_SCREENSHOTS"):
+            page.screenshot(path=str(Path(os.environ["SITE_SCREENSHOTS"]) / f"phone-{name.split('/')[1]}.png"),
+                            full_page=True)
+        page.close()
+    context.close()
+    assert not problems, problems
+
+
+def test_each_lesson_links_its_notebook(site: Path, base_url: str, browser) -> None:
+    page, problems = open_page(browser, base_url + "lessons/05-training-loop-and-tensorboard/")
+    link = page.locator("article a[download]").first
+    href = link.get_attribute("href")
+    assert href.endswith("05-training-loop-and-tensorboard.ipynb"), href
+    notebook = json.loads(target_file(site, base_url, link.evaluate("a => a.href"))[0].read_text())
+    sources = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert "%tensorboard --logdir runs" in "\n".join(sources)
+    assert len(list((site / "lessons").glob("*.ipynb"))) == 7
+    assert not problems, problems
+    page.close()
+
+
+def test_self_checks_are_folded_until_opened(base_url: str, browser) -> None:
+    page, problems = open_page(browser, base_url + "lessons/04-backpropagation-and-optimisers/")
+    questions = page.locator("article details.question")
+    assert 3 <= questions.count() <= 5
+    assert questions.first.get_attribute("open") is None, "answers stay folded until asked for"
+    questions.first.locator("summary").click()
+    assert questions.first.get_attribute("open") is not None
     assert not problems, problems
     page.close()
