@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import os
+import queue
 import re
 import shutil
 import sys
@@ -50,7 +51,7 @@ class Grade:
     flags: list[str] = field(default_factory=list)
     public: dict[str, Score] = field(default_factory=dict)
     hidden: dict[str, Score] = field(default_factory=dict)
-    messages: dict[str, list[str]] = field(default_factory=lambda: {"public": [], "hidden": []})
+    messages: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: {"public": [], "hidden": []})
     stopped: dict[str, str] = field(default_factory=dict)  # run → why it did not finish
     output_tail: str = ""
     seconds: float = 0.0
@@ -128,8 +129,8 @@ def _scores_from_report(report: dict | None) -> dict[str, Score] | None:
         return None
 
 
-def grade_submission(submission: Submission, setting: Setting) -> Grade:
-    """Grade one submission: its modules with the public checks, then with the hidden ones."""
+def grade_submission(submission: Submission, setting: Setting, core: int = -1) -> Grade:
+    """Grade one submission: its modules with the public checks, then with the hidden ones (on ``core``)."""
     started = time.monotonic()
     grade = Grade(submission.learner, submission.source, flags=[*submission.flags])
     if submission.error:
@@ -145,20 +146,20 @@ def grade_submission(submission: Submission, setting: Setting) -> Grade:
     deadline = started + setting.limits.seconds
     try:
         public = run_checks(root / "public", {**modules, **setting.released}, ["."], setting.limits,
-                            setting.data_dir, deadline)
+                            setting.data_dir, deadline, core)
         grade.public, grade.messages["public"] = score_run(public), _messages(public)
         runs = {"public": public}
         if setting.hidden and not public.stopped:
             hidden = run_checks(root / "hidden", {**modules, "conftest.py": setting.released["conftest.py"],
                                                   **setting.hidden}, list(setting.hidden), setting.limits,
-                                setting.data_dir, deadline)
+                                setting.data_dir, deadline, core)
             grade.hidden, grade.messages["hidden"] = score_run(hidden), _messages(hidden)
             runs["hidden"] = hidden
         for kind, run in runs.items():
             if run.stopped:
                 grade.stopped[kind] = run.stopped
-                grade.flags.append(f"{kind} checks {run.stopped}" + (
-                    f" after {setting.limits.seconds:g} s" if run.stopped == "time limit" else ""))
+                limit = f" of {setting.limits.seconds:g} s" if run.stopped == "time limit" else ""
+                grade.flags.append(f"{kind} checks stopped: {run.stopped}{limit}")
                 grade.output_tail = "\n".join(run.output.splitlines()[-40:])
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -166,16 +167,33 @@ def grade_submission(submission: Submission, setting: Setting) -> Grade:
     return grade
 
 
-def _messages(run: Run) -> list[str]:
-    return [check["message"] for check in run.checks if check.get("outcome") == "failed" and check.get("message")]
+def _messages(run: Run) -> list[tuple[str, str]]:
+    """(exercise, message) of every failing check, in the order they ran."""
+    return [(check["exercise"], check["message"]) for check in run.checks
+            if check.get("outcome") == "failed" and check.get("message")]
 
 
 def grade_class(submissions: list[Submission], setting: Setting, workers: int, progress: bool = True) -> list[Grade]:
-    """Grade every submission, ``workers`` at a time, with a progress bar; results in submission order."""
+    """Grade every submission, ``workers`` at a time, with a progress bar; results in submission order.
+
+    Each worker has a core of its own (shared in turn when there are more workers than cores).
+    """
     from tqdm import tqdm
 
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    free: queue.Queue[int] = queue.Queue()
+    for slot in range(workers):
+        free.put(cores[slot % len(cores)] if cores else -1)
+
+    def grade_on_a_free_core(submission: Submission) -> Grade:
+        core = free.get()
+        try:
+            return grade_submission(submission, setting, core)
+        finally:
+            free.put(core)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(grade_submission, submission, setting): index
+        futures = {pool.submit(grade_on_a_free_core, submission): index
                    for index, submission in enumerate(submissions)}
         grades: list[Grade | None] = [None] * len(submissions)
         for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="learner",
@@ -237,10 +255,10 @@ def feedback_markdown(grade: Grade) -> str:
     sections = [("public", "What the checks said"),
                 ("hidden", "What the further checks said (checks you did not see, on other data)")]
     for kind, title in sections:
-        if grade.messages[kind]:
-            lines += ["", f"## {title}"]
-            for message in grade.messages[kind]:
-                lines += ["", "```text", message.rstrip(), "```"]
+        # A stub's checks all say "not started"; the scoreboard already does.
+        said = [message.rstrip() for key, message in grade.messages[kind] if grade.status(key) != "not started"]
+        if said:
+            lines += ["", f"## {title}", "", "```text", "\n\n".join(said), "```"]
     if grade.stopped:
         why = ", ".join(f"{kind} checks: {reason}" for kind, reason in grade.stopped.items())
         lines += ["", "## The run was stopped", "", f"{why}. The last lines it printed:", "", "```text",
@@ -349,6 +367,9 @@ def isolation_summary(limits: Limits) -> str:
 
 def grade_command(args: argparse.Namespace) -> int:
     """Run ``python -m grader grade`` with parsed arguments; returns the exit status."""
+    if sys.platform == "win32":
+        print("error: grading a class needs Linux or macOS (on Windows, use WSL)", file=sys.stderr)
+        return 2
     try:
         submissions = find_submissions(args.submissions)
         hidden = hidden_checks(args.hidden, builtin=not args.no_builtin_hidden)

@@ -27,18 +27,22 @@ NOBODY = 65534
 MAX_WRITE_BYTES = 256 << 20  # the checks write a few small files; a runaway writer stops here
 REPORT, PROGRESS, OUTPUT = "report.json", "progress.jsonl", "output.txt"
 
-# Runs inside the sandbox before pytest: limits first, then drop root, then become pytest.
+# Runs inside the sandbox before pytest: limits and its own core first, then drop root, then become pytest.
 _LAUNCHER = """\
 import os, resource, sys
-memory, uid = int(sys.argv[1]), int(sys.argv[2])
-resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))
-resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+memory, uid, core = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+if core >= 0 and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {{core}})
+for limit, value in ((resource.RLIMIT_DATA, memory), (resource.RLIMIT_FSIZE, {fsize}), (resource.RLIMIT_CORE, 0)):
+    try:
+        resource.setrlimit(limit, (value, value))
+    except (ValueError, OSError):  # a system that does not enforce it (macOS: RLIMIT_DATA)
+        pass
 if uid >= 0:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
-os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[3:]])
+os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[4:]])
 """.format(fsize=MAX_WRITE_BYTES)
 
 
@@ -134,13 +138,17 @@ def build_tree(root: Path, files: dict[str, bytes]) -> Path:
 
 
 def run_checks(root: Path, files: dict[str, bytes], targets: list[str], limits: Limits, data_dir: Path,
-               deadline: float) -> Run:
-    """Run pytest on ``targets`` (paths relative to the tree's ``exercises/``) until ``deadline`` at the latest."""
+               deadline: float, core: int = -1) -> Run:
+    """Run pytest on ``targets`` (paths relative to the tree's ``exercises/``) until ``deadline`` at the latest.
+
+    With ``core`` >= 0 the run is pinned to that CPU core, so that code starting threads of its
+    own slows down only itself.
+    """
     folder = build_tree(root, files)
     work = root / "work"
     command = [
         *network_isolation(), sys.executable, "-c", _LAUNCHER,
-        str(limits.memory_bytes), str(NOBODY if runs_as_nobody() else -1),
+        str(limits.memory_bytes), str(NOBODY if runs_as_nobody() else -1), str(core),
         *[str(folder / target) for target in targets],
         "-p", "pytest_timeout", "-p", "grader.recorder", "-p", "no:cacheprovider",
         f"--rootdir={folder.parent}", f"--grader-report={work / REPORT}",
@@ -156,7 +164,7 @@ def run_checks(root: Path, files: dict[str, bytes], targets: list[str], limits: 
             code = None
         finally:
             _kill_group(process)
-    run = Run(seconds=time.monotonic() - started, output=_read_text(root / OUTPUT))
+    run = Run(seconds=time.monotonic() - started, output=_read_text(root / OUTPUT, from_end=True))
     run.report = _read_json(work / REPORT)
     for line in _read_text(work / PROGRESS).splitlines():
         entry = _parse(line)
@@ -189,9 +197,12 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _read_text(path: Path, limit: int = 1 << 20) -> str:
+def _read_text(path: Path, limit: int = 1 << 20, from_end: bool = False) -> str:
+    """At most ``limit`` bytes of a file the sandbox wrote (the last ones with ``from_end``)."""
     try:
         with path.open("rb") as stream:
+            if from_end:
+                stream.seek(max(path.stat().st_size - limit, 0))
             return stream.read(limit).decode("utf-8", errors="replace")
     except OSError:
         return ""
