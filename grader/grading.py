@@ -189,6 +189,8 @@ def grade_class(submissions: list[Submission], setting: Setting, workers: int, p
         core = free.get()
         try:
             return grade_submission(submission, setting, core)
+        except Exception as error:  # noqa: BLE001 - one submission's trouble must not end the class's grading
+            return Grade(submission.learner, submission.source, flags=[f"not graded: {type(error).__name__}: {error}"])
         finally:
             free.put(core)
 
@@ -258,12 +260,18 @@ def feedback_markdown(grade: Grade) -> str:
         # A stub's checks all say "not started"; the scoreboard already does.
         said = [message.rstrip() for key, message in grade.messages[kind] if grade.status(key) != "not started"]
         if said:
-            lines += ["", f"## {title}", "", "```text", "\n\n".join(said), "```"]
+            lines += ["", f"## {title}", "", fenced("\n\n".join(said))]
     if grade.stopped:
         why = ", ".join(f"{kind} checks: {reason}" for kind, reason in grade.stopped.items())
-        lines += ["", "## The run was stopped", "", f"{why}. The last lines it printed:", "", "```text",
-                  grade.output_tail, "```"]
+        lines += ["", "## The run was stopped", "", f"{why}. The last lines it printed:", "", fenced(grade.output_tail)]
     return "\n".join(lines) + "\n"
+
+
+def fenced(text: str) -> str:
+    """``text`` as a Markdown code block whose fence no backticks inside it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def feedback_name(learner: str) -> str:

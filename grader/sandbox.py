@@ -166,11 +166,11 @@ def run_checks(root: Path, files: dict[str, bytes], targets: list[str], limits: 
             _kill_group(process)
     run = Run(seconds=time.monotonic() - started, output=_read_text(root / OUTPUT, from_end=True))
     run.report = _read_json(work / REPORT)
-    for line in _read_text(work / PROGRESS).splitlines():
+    for line in _read_text(work / PROGRESS, MAX_WRITE_BYTES).splitlines():
         entry = _parse(line)
-        if entry.get("collected") is not None:
-            run.collected = entry["collected"]
-        elif entry.get("check"):
+        if isinstance(entry.get("collected"), list):
+            run.collected = [check for check in entry["collected"] if _well_formed(check)]
+        elif _well_formed(entry, ("check", "exercise", "outcome", "message")):
             run.checks.append(entry)
     if code is None:
         run.stopped = "time limit"
@@ -214,6 +214,11 @@ def _read_json(path: Path) -> dict | None:
     except ValueError:
         return None
     return report if isinstance(report, dict) else None
+
+
+def _well_formed(check: object, fields: tuple[str, ...] = ("check", "exercise")) -> bool:
+    """Whether a line of the check log has the fields the grader reads (the sandbox could write anything)."""
+    return isinstance(check, dict) and all(isinstance(check.get(name), str) for name in fields)
 
 
 def _parse(line: str) -> dict:
