@@ -88,15 +88,16 @@ def read_folder(folder: Path, learner: str) -> Submission:
     for path in sorted(folder.iterdir()):
         if not _wanted(path.name):
             continue
-        mode = path.lstat().st_mode
-        if stat.S_ISLNK(mode):
-            submission.flags.append(f"{path.name} is a symbolic link (ignored)")
-        elif not stat.S_ISREG(mode):
-            continue
-        elif path.stat().st_size > MAX_FILE_BYTES:
-            submission.flags.append(f"{path.name} is larger than {MAX_FILE_BYTES >> 10} KiB (ignored)")
-        else:
-            _keep(submission, path.name, path.read_bytes())
+        try:
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                submission.flags.append(f"{path.name} is a symbolic link (ignored)")
+            elif stat.S_ISREG(mode) and path.stat().st_size > MAX_FILE_BYTES:
+                submission.flags.append(f"{path.name} is larger than {MAX_FILE_BYTES >> 10} KiB (ignored)")
+            elif stat.S_ISREG(mode):
+                _keep(submission, path.name, path.read_bytes())
+        except OSError as error:
+            submission.flags.append(f"cannot read {path.name}: {error.strerror} (ignored)")
     return submission
 
 
