@@ -6,8 +6,10 @@ still count, and it keeps the message each failing check showed.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,7 @@ class Recorder:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.ran_out_of_memory = False
 
     def _write(self, entry: dict) -> None:
         with self.path.open("a", encoding="utf-8") as log:
@@ -51,3 +54,16 @@ class Recorder:
             return
         self._write({"check": report.nodeid, "exercise": exercise, "outcome": report.outcome,
                      "message": report.longreprtext if report.failed else ""})
+        self.ran_out_of_memory |= report.failed and "MemoryError" in report.longreprtext
+
+    def pytest_runtest_logfinish(self) -> None:
+        """After a check ran out of memory, free what its failure still holds before the next one starts.
+
+        The failure's traceback keeps the learner's frames, and with them a runaway list, alive:
+        pytest keeps the last failure for post-mortem debugging, and the rest waits for the garbage
+        collector. Without this, every check after it would run out of memory too.
+        """
+        if self.ran_out_of_memory:
+            self.ran_out_of_memory = False
+            sys.last_type = sys.last_value = sys.last_traceback = None
+            gc.collect()
