@@ -4,6 +4,7 @@
     python -m grader reset 2         put exercises/engine.py back to its stub (asks first, keeps a backup)
     python -m grader watch -m ex2    re-run `pytest exercises/ -m ex2` on every save
     python -m grader generate        (instructors) write exercises/ from solutions/
+    python -m grader grade class/    (instructors) grade every submission in class/, each in a sandbox
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .catalog import EXERCISES, exercise, exercises
+from .grading import add_grade_parser, grade_command
 from .progress import state_folder
 from .stubs import generate, out_of_sync, reset
 
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser = commands.add_parser("generate", help="(instructors) write exercises/ from solutions/")
     generate_parser.add_argument("--force", action="store_true", help="overwrite files that have edits")
     generate_parser.add_argument("--check", action="store_true", help="only report what is out of sync")
+    add_grade_parser(commands)
     return parser
 
 
@@ -169,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     elif args.command == "watch":
         watch(args.pytest_arguments)
+    elif args.command == "grade":
+        return grade_command(args)
     elif args.check:
         problems = out_of_sync()
         print("\n".join(problems) or "exercises/ is in sync with solutions/")
