@@ -25,6 +25,8 @@ FIELD = 28
 def load_image(path: str | os.PathLike) -> Image.Image:
     """Open an image file (PNG, JPEG, ...) fully, with a clear error for anything else."""
     path = Path(path)
+    if path.is_dir():
+        raise CourseError(f"image {path} is a folder; give the image files inside it")
     if not path.is_file():
         raise CourseError(f"image {path} does not exist")
     if path.stat().st_size == 0:
