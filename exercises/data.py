@@ -123,9 +123,10 @@ def _download(data_dir: Path, missing: list[str]) -> None:
     except Exception as error:  # noqa: BLE001 - any network failure means the same to the user
         if created:
             shutil.rmtree(created[0], ignore_errors=True)
+        reason = " ".join(str(error).split())  # torchvision's message spans several lines
         raise CourseError(
             f"MNIST files missing from {data_dir}: {', '.join(missing)} (gzipped or not), "
-            f"and downloading them failed ({error}). Point --data-dir or the environment variable "
+            f"and downloading them failed ({reason}). Point --data-dir or the environment variable "
             f"{DATA_ENV_VAR} at a folder that holds them, e.g. export {DATA_ENV_VAR}=../shared/data/mnist"
         ) from error
 

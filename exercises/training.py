@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import check_checkpoint_destination, load_checkpoint, save_checkpoint
+from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
 from .data import Loaders, make_loaders
 from .engine import Evaluation, evaluate, train_one_epoch
 from .errors import CourseError
@@ -178,10 +178,13 @@ def fit(
             )
 
             def on_step(batch_index: int, loss: float) -> None:
-                first_loss[:] = first_loss or [loss]
-                if not math.isfinite(loss) or loss > EXPLOSION_FACTOR * first_loss[0]:
-                    change = f"became {loss:g}" if not math.isfinite(loss) else f"exploded from {first_loss[0]:.2f} to {loss:.3g}"
-                    raise Diverged(f"the training loss {change} at step {batch_index + 1} of epoch {epoch + 1}")
+                if not first_loss:
+                    first_loss.append(loss)  # the reference for what counts as exploding
+                if not math.isfinite(loss):
+                    raise Diverged(f"the training loss became {loss:g} at step {batch_index + 1} of epoch {epoch + 1}")
+                if loss > EXPLOSION_FACTOR * first_loss[0]:
+                    raise Diverged(f"the training loss exploded from {first_loss[0]:.2f} to {loss:.3g} "
+                                   f"at step {batch_index + 1} of epoch {epoch + 1}")
                 if scheduler is not None:
                     scheduler.step()
                 if writer is not None:
@@ -192,8 +195,8 @@ def fit(
             with bar:
                 train_loss = train_one_epoch(model, loaders.train, optimizer, loss_fn, device, on_step)
             test = evaluate(model, loaders.test, loss_fn, device)
-            if not math.isfinite(test.loss) or test.loss > EXPLOSION_FACTOR * first_loss[0]:
-                raise Diverged(f"the test loss exploded from {first_loss[0]:.2f} to {test.loss:.3g} in epoch {epoch + 1}")
+            if not math.isfinite(test.loss) or not all_finite(model.state_dict()):
+                raise Diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))
             if writer is not None:
                 log_test_epoch(writer, test.loss, test.accuracy, epoch)

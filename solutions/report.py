@@ -24,6 +24,8 @@ def figure_path(name: str | os.PathLike) -> Path:
     path = Path(name)
     if not path.name:
         raise CourseError(f"figure {os.fspath(name)!r} needs a file name, such as confusion.png")
+    if path.is_dir():
+        return path  # refused where the destination is checked, with the folder named
     if not path.suffix:
         return path.with_name(f"{path.name}.png")
     formats = Figure().canvas.get_supported_filetypes()

@@ -28,14 +28,15 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def _reason(error: OSError) -> str:
+def _reason(error: OSError, folder: Path) -> str:
+    """Why writing in ``folder`` failed, in words."""
     if error.errno == errno.ENOSPC:
-        return "the disk is full"
+        return f"the disk holding {folder} is full"
     if error.errno in (errno.EACCES, errno.EPERM):
-        return "you are not allowed to write there"
+        return f"you are not allowed to write in {folder}"
     if error.errno == errno.EROFS:
-        return "it is on a read-only file system"
-    return error.strerror or str(error)
+        return f"{folder} is on a read-only file system"
+    return f"{folder}: {error.strerror or error}"
 
 
 def _probe(folder: Path, needed_bytes: int) -> None:
@@ -69,7 +70,7 @@ def check_folder(path: str | os.PathLike, what: str, option: str) -> Path:
     try:
         _probe(existing, 0)
     except OSError as error:
-        raise CourseError(f"cannot write {what} to {path}: {_reason(error)} in {existing}; choose another {option}") from None
+        raise CourseError(f"cannot write {what} to {path}: {_reason(error, existing)}; choose another {option}") from None
     return path
 
 
@@ -98,7 +99,7 @@ def check_file(
     try:
         _probe(existing, needed_bytes)
     except OSError as error:
-        raise CourseError(f"cannot write {what} to {raw}: {_reason(error)} in {existing}; choose another {option}") from None
+        raise CourseError(f"cannot write {what} to {raw}: {_reason(error, existing)}; choose another {option}") from None
     return path
 
 
@@ -144,7 +145,7 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
         temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMPORARY_SUFFIX}")
         descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o666)
     except OSError as error:
-        raise CourseError(f"cannot write {path}: {_reason(error)}; choose another path") from None
+        raise CourseError(f"cannot write {path}: {_reason(error, path.parent)}; choose another path") from None
     try:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(data)
@@ -154,7 +155,9 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
         _sync_folder(path.parent)
     except OSError as error:
         kept = " (the file already there is unchanged)" if path.exists() else ""
-        raise CourseError(f"cannot write {path}: {_reason(error)}{kept}; free some space or choose another path") from None
+        raise CourseError(
+            f"cannot write {path}: {_reason(error, path.parent)}{kept}; free some space or choose another path"
+        ) from None
     finally:
         temporary.unlink(missing_ok=True)
     return path
