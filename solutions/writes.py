@@ -117,12 +117,17 @@ def remove_stale_temporaries(path: Path) -> None:
     """Delete the temporary files a killed save to ``path`` left behind.
 
     Temporaries are named ``.<name>.<pid>.tmp`` after the process that wrote them,
-    so a save still running in another process keeps its own.
+    so a save still running in another process keeps its own. Names such as
+    ``.<name>.k3j_x9a2``, from ``tempfile`` in earlier versions of the course, are
+    always stale.
     """
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+){re.escape(TEMPORARY_SUFFIX)}$")
-    for candidate in path.parent.glob(f".{path.name}.*{TEMPORARY_SUFFIX}"):
-        match = pattern.match(candidate.name)
-        if match and (int(match[1]) == os.getpid() or not _process_alive(int(match[1]))):
+    ours = re.compile(rf"^\.{re.escape(path.name)}\.(\d+){re.escape(TEMPORARY_SUFFIX)}$")
+    earlier = re.compile(rf"^\.{re.escape(path.name)}\.[a-z0-9_]{{8}}$")
+    for candidate in path.parent.glob(f".{path.name}.*"):
+        match = ours.match(candidate.name)
+        if earlier.match(candidate.name) or (
+            match and (int(match[1]) == os.getpid() or not _process_alive(int(match[1])))
+        ):
             candidate.unlink(missing_ok=True)
 
 

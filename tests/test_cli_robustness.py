@@ -298,11 +298,13 @@ def test_the_checkpoint_is_flushed_to_disk_before_the_rename(tmp_path, monkeypat
 
 def test_stale_temporaries_are_removed_by_the_next_save(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale = tmp_path / f".model.pt.{dead.stdout.strip()}.tmp"
-    stale.write_bytes(b"half a checkpoint")
+    (tmp_path / f".model.pt.{dead.stdout.strip()}.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / ".model.pt.k3j_x9a2").write_bytes(b"half a checkpoint from an earlier version")
+    (tmp_path / f".model.pt.{os.getpid()}.tmp").write_bytes(b"a save running in another process")
     completed = run_cli("train", "--dry-run", "--save", "model.pt", "--log-dir", "runs", cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert temporaries(tmp_path) == []
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == [
+        f".model.pt.{os.getpid()}.tmp"]
 
 
 @pytest.mark.parametrize("option", ["--checkpoint", "image"])
@@ -401,6 +403,7 @@ def test_killing_saves_never_spoils_the_previous_checkpoint(tmp_path):
         saver.join()
         load_checkpoint(path)  # never half a file
         left_behind += bool(temporaries(tmp_path))
+    assert left_behind, "no kill landed in the middle of a save: the test proved nothing"
     save_checkpoint(path, CNN(), epoch=31)
     assert load_checkpoint(path)[1]["epoch"] == 31
     assert temporaries(tmp_path) == [], f"temporaries of {left_behind} killed saves should have been removed"
