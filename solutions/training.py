@@ -83,6 +83,9 @@ def build_model(recipe: Recipe, device: torch.device) -> CNN:
 
 WORSE_MARGIN = 1.0  # accuracy points below an existing checkpoint that count as clearly worse
 EXPLOSION_FACTOR = 10.0  # a batch loss this many times the first one means the training diverged
+# The test loss gets far more room: an evaluate that sums the loss over the 10,000
+# test images instead of averaging it (a learner's slip) must not look like divergence.
+TEST_EXPLOSION_FACTOR = 1e5
 
 
 class Diverged(CourseError):
@@ -197,6 +200,8 @@ def fit(
             test = evaluate(model, loaders.test, loss_fn, device)
             if not math.isfinite(test.loss) or not all_finite(model.state_dict()):
                 raise Diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
+            if test.loss > TEST_EXPLOSION_FACTOR * first_loss[0]:
+                raise Diverged(f"the test loss exploded from {first_loss[0]:.2f} to {test.loss:.3g} in epoch {epoch + 1}")
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))
             if writer is not None:
                 log_test_epoch(writer, test.loss, test.accuracy, epoch)

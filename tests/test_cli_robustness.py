@@ -233,6 +233,12 @@ def test_an_exploding_first_run_saves_nothing(tmp_path):
     assert not (tmp_path / "checkpoints").exists()
 
 
+def test_a_one_batch_run_whose_test_loss_explodes_saves_nothing(tmp_path):
+    completed = run_cli("train", "--dry-run", "--lr", "1e6", cwd=tmp_path)
+    refused(completed, "the test loss exploded", "try --lr 0.005 or lower", "nothing was saved")
+    assert not (tmp_path / "checkpoints").exists()
+
+
 def test_a_clearly_worse_run_does_not_replace_a_good_checkpoint(good_checkpoint, tmp_path):
     before = good_checkpoint.read_bytes()
     completed = run_cli("train", "--dry-run", "--save", good_checkpoint, "--log-dir", "runs", cwd=tmp_path)
