@@ -137,8 +137,8 @@ def run_train(args: argparse.Namespace) -> int:
     limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
     if args.dry_run:
         recipe = recipe.with_overrides(epochs=1)
-    print(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed}).", flush=True)
     try:
+        print(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed}).", flush=True)
         result = train(
             recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name,
             log_dir=args.log_dir, save=save, overwrite=args.overwrite, **limits,
