@@ -6,6 +6,7 @@ Each command parses its options and calls the functions the tests call directly.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,13 +18,75 @@ from .data import DATA_ENV_VAR, load_split, match_input_scale, tensor_batches, t
 from .device import DEVICE_CHOICES, select_device
 from .errors import CourseError
 from .inference import plot_prediction, predict
-from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME
+from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name
 from .preprocess import grayscale_pixels, load_image, prepare_drawing
 from .recipes import RECIPES, get_recipe
-from .report import collect_predictions, confusion_matrix, per_class_accuracy, plot_confusion_matrix
-from .training import train
+from .report import collect_predictions, confusion_matrix, figure_path, per_class_accuracy, plot_confusion_matrix
+from .training import check_destinations, train
+from .writes import check_file
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
+MAX_EPOCHS = 1000
+MAX_BATCH_SIZE = 60_000  # the whole training set
+MAX_SEED = 2**32 - 1
+
+
+def _whole_number(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, not {text!r}")
+    return value
+
+
+def epochs(text: str) -> int:
+    """``--epochs``: a whole number from 1 to :data:`MAX_EPOCHS`."""
+    return _whole_number(text, 1, MAX_EPOCHS)
+
+
+def batch_size(text: str) -> int:
+    """``--batch-size``: a whole number from 1 to the size of the training set."""
+    return _whole_number(text, 1, MAX_BATCH_SIZE)
+
+
+def seed(text: str) -> int:
+    """``--seed``: a whole number from 0 to 2**32 - 1."""
+    return _whole_number(text, 0, MAX_SEED)
+
+
+def val_split(text: str) -> int:
+    """``--val-split``: how many training images to hold out, 0 (none) to all but one."""
+    return _whole_number(text, 0, MAX_BATCH_SIZE - 1)
+
+
+def learning_rate(text: str) -> float:
+    """``--lr``: a finite number above 0 (0 would never change the weights)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        why = " (0 would never change the weights)" if value == 0 else ""
+        raise argparse.ArgumentTypeError(f"must be a number greater than 0, such as 0.001, not {text!r}{why}")
+    return value
+
+
+def run_name(text: str) -> str:
+    """``--run-name``: a plain name, no folders (see :func:`check_run_name`)."""
+    try:
+        return check_run_name(text)
+    except CourseError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def figure(text: str) -> Path:
+    """``--figure``: a file name whose extension matplotlib can write; none means PNG."""
+    try:
+        return figure_path(text)
+    except CourseError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -43,14 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_parser = commands.add_parser("train", help="train the CNN on MNIST")
     train_parser.add_argument("--recipe", choices=RECIPES, default="fast", help="training recipe (default: fast)")
-    train_parser.add_argument("--epochs", type=int, help="number of epochs (default: the recipe's)")
-    train_parser.add_argument("--batch-size", type=int, help="training batch size (default: the recipe's)")
-    train_parser.add_argument("--lr", type=float, help="(peak) learning rate (default: the recipe's)")
-    train_parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
-    train_parser.add_argument("--run-name", default=DEFAULT_RUN_NAME, help="TensorBoard run (default: %(default)s)")
+    train_parser.add_argument("--epochs", type=epochs, help=f"number of epochs, 1 to {MAX_EPOCHS} (default: the recipe's)")
+    train_parser.add_argument("--batch-size", type=batch_size,
+                              help=f"training batch size, 1 to {MAX_BATCH_SIZE} (default: the recipe's)")
+    train_parser.add_argument("--lr", type=learning_rate, help="(peak) learning rate, above 0 (default: the recipe's)")
+    train_parser.add_argument("--seed", type=seed, default=1, help="random seed, 0 to 2**32-1 (default: 1)")
+    train_parser.add_argument("--run-name", type=run_name, default=DEFAULT_RUN_NAME,
+                              help="TensorBoard run, a plain name (default: %(default)s)")
     train_parser.add_argument("--log-dir", default=str(DEFAULT_LOG_DIR), help="TensorBoard folder (default: %(default)s)")
     train_parser.add_argument("--save", help="checkpoint path (default: checkpoints/<run-name>.pt)")
-    train_parser.add_argument("--val-split", type=int, default=0, metavar="N",
+    train_parser.add_argument("--overwrite", action="store_true",
+                              help="replace the checkpoint at --save even if this run is clearly worse")
+    train_parser.add_argument("--val-split", type=val_split, default=0, metavar="N",
                               help="hold out the last N training images to choose settings on; "
                                    "the test set is then measured once, at the end (default: 0)")
     train_parser.add_argument("--dry-run", action="store_true", help="train on one batch only, as a smoke test")
@@ -58,14 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate_parser = commands.add_parser("evaluate", help="measure a checkpoint on the test set")
     evaluate_parser.add_argument("--checkpoint", required=True, help="a checkpoint saved by train")
-    evaluate_parser.add_argument("--figure", help="save the confusion matrix as this PNG")
+    evaluate_parser.add_argument("--figure", type=figure, help="save the confusion matrix as this PNG (or .pdf, .svg, ...)")
     _add_common(evaluate_parser)
 
     predict_parser = commands.add_parser("predict", help="read digits from image files or the test set")
     predict_parser.add_argument("--checkpoint", required=True, help="a checkpoint saved by train")
     predict_parser.add_argument("images", nargs="*", type=Path, help="image files (PNG, JPEG, ...)")
     predict_parser.add_argument("--test-index", type=int, help="read MNIST test image N instead")
-    predict_parser.add_argument("--figure", help="save the first input, its 28x28 version and the probabilities as this PNG")
+    predict_parser.add_argument("--figure", type=figure,
+                                help="save the first input, its 28x28 version and the probabilities as this PNG")
     _add_common(predict_parser)
     return parser
 
@@ -75,26 +143,36 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     device = select_device(args.device)
     save = args.save or str(Path("checkpoints") / f"{args.run_name}.pt")
+    check_destinations(save, args.log_dir, args.run_name)
     limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
     if args.dry_run:
         recipe = recipe.with_overrides(epochs=1)
-    print(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed}).")
-    result = train(
-        recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name,
-        log_dir=args.log_dir, save=save, val_split=args.val_split, **limits,
-    )
+    try:
+        print(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed}).", flush=True)
+        result = train(
+            recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name,
+            log_dir=args.log_dir, save=save, overwrite=args.overwrite, val_split=args.val_split, **limits,
+        )
+    except KeyboardInterrupt:
+        kept = f"{save} is unchanged" if Path(save).exists() else "nothing was saved"
+        print(f"Interrupted while loading the data; {kept}.", file=sys.stderr)
+        return INTERRUPTED
     if result.interrupted:
         return INTERRUPTED
     seconds = sum(epoch.seconds for epoch in result.epochs)
     held_out = "test" if result.test is None else "validation"
-    print(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. Checkpoint: {save}")
+    print(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. "
+          f"Checkpoint: {result.checkpoint}")
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: overall and per-class accuracy, and optionally the confusion matrix."""
     device = select_device(args.device)
+    if args.figure:
+        check_file(args.figure, "the figure", "--figure", example="figure.png")
     model, metadata = load_checkpoint(args.checkpoint, device)
+    print(f"Evaluating {args.checkpoint} on the MNIST test set...", flush=True)
     batches = tensor_batches(False, args.data_dir, device, normalize=metadata.get("normalize", True), batch_size=1000)
     matrix = confusion_matrix(*collect_predictions(model, batches, device))
     correct, total = int(matrix.trace()), int(matrix.sum())
@@ -111,6 +189,8 @@ def run_predict(args: argparse.Namespace) -> int:
     if not args.images and args.test_index is None:
         raise CourseError("give image files to read, or --test-index N for an MNIST test image")
     device = select_device(args.device)
+    if args.figure:
+        check_file(args.figure, "the figure", "--figure", example="figure.png")
     model, metadata = load_checkpoint(args.checkpoint, device)
     normalized = metadata.get("normalize", True)
     inputs: list[tuple[str, torch.Tensor, torch.Tensor]] = []  # (name, original, model input)
@@ -155,10 +235,16 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a :class:`CourseError` is printed as ``error: ...`` with exit code 2."""
+    """Run one command; a :class:`CourseError` is printed as ``error: ...`` with exit code 2.
+
+    Ctrl-C prints what was kept and exits with :data:`INTERRUPTED`, without a traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted; nothing was written.", file=sys.stderr)
+        return INTERRUPTED

@@ -2,11 +2,13 @@
 
 import sys
 
-if sys.argv[1:2] == ["draw"]:
-    from .drawing_pad import main
+try:
+    if sys.argv[1:2] == ["draw"]:
+        from .drawing_pad import main
 
-    sys.exit(main(sys.argv[2:]))
-
-from .cli import main
+        sys.exit(main(sys.argv[2:]))
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while PyTorch is still loading
+    sys.exit(130)
 
 sys.exit(main())

@@ -116,12 +116,17 @@ def _unpack(source: Path, target: Path) -> None:
 
 
 def _download(data_dir: Path, missing: list[str]) -> None:
+    """Download MNIST into ``data_dir``; on failure, remove the folders the attempt created."""
+    created = [folder for folder in (data_dir, data_dir / "MNIST", data_dir / "MNIST" / "raw") if not folder.exists()]
     try:
         datasets.MNIST(str(data_dir), train=True, download=True)
     except Exception as error:  # noqa: BLE001 - any network failure means the same to the user
+        if created:
+            shutil.rmtree(created[0], ignore_errors=True)
+        reason = " ".join(str(error).split())  # torchvision's message spans several lines
         raise CourseError(
             f"MNIST files missing from {data_dir}: {', '.join(missing)} (gzipped or not), "
-            f"and downloading them failed ({error}). Point --data-dir or the environment variable "
+            f"and downloading them failed ({reason}). Point --data-dir or the environment variable "
             f"{DATA_ENV_VAR} at a folder that holds them, e.g. export {DATA_ENV_VAR}=../shared/data/mnist"
         ) from error
 
@@ -158,10 +163,21 @@ def prepare_mnist(data_dir: str | os.PathLike | None = None, download: bool = Tr
         target = root / "MNIST" / "raw" / name
         try:
             _check(target)
-        except (CourseError, FileNotFoundError):
-            _unpack(source, target)
+        except (CourseError, OSError):
+            _unpack_into_cache(source, target, data_dir)
             _check(target)
     return root
+
+
+def _unpack_into_cache(source: Path, target: Path, data_dir: Path) -> None:
+    try:
+        _unpack(source, target)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise CourseError(
+            f"cannot unpack {source.name} into the cache folder {cache_root()} ({reason}). Set XDG_CACHE_HOME "
+            f"to a folder you can write to, or put the four unpacked files in {data_dir / 'MNIST' / 'raw'}"
+        ) from None
 
 
 def load_split(

@@ -41,6 +41,8 @@ def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -
     megapixels by default) are refused before decoding, with a clear error.
     """
     path = Path(path)
+    if path.is_dir():
+        raise CourseError(f"image {path} is a folder; give the image files inside it")
     if not path.is_file():
         raise CourseError(f"image {path} does not exist")
     if path.stat().st_size == 0:

@@ -14,13 +14,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import save_checkpoint
+from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
 from .data import Loaders, make_loaders
 from .engine import Evaluation, evaluate, train_one_epoch
 from .errors import CourseError
 from .model import CNN
-from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, log_test_epoch, log_train_step, open_writer
-from .recipes import Recipe
+from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name, log_test_epoch, log_train_step, open_writer
+from .recipes import RECIPES, Recipe
+from .writes import check_folder
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,55 @@ def build_model(recipe: Recipe, device: torch.device) -> CNN:
     return model
 
 
+WORSE_MARGIN = 1.0  # accuracy points below an existing checkpoint that count as clearly worse
+EXPLOSION_FACTOR = 10.0  # a batch loss this many times the first one means the training diverged
+# The test loss gets far more room: an evaluate that sums the loss over the 10,000
+# test images instead of averaging it (a learner's slip) must not look like divergence.
+TEST_EXPLOSION_FACTOR = 1e5
+
+
+class Diverged(CourseError):
+    """The training loss became NaN or infinite, or exploded: the learning rate is too high."""
+
+
+def check_destinations(
+    save: str | os.PathLike | None, log_dir: str | os.PathLike | None, run_name: str = DEFAULT_RUN_NAME
+) -> None:
+    """Make sure the checkpoint and the TensorBoard run can be written, before any data is loaded.
+
+    Raises:
+        CourseError: the run name is not a plain name, or a destination is a folder or a
+            file where the other is needed, not writable, or on a full disk.
+    """
+    check_run_name(run_name)
+    if save:
+        check_checkpoint_destination(save)
+    if log_dir is not None:
+        check_folder(Path(log_dir) / run_name, "the TensorBoard logs", "--log-dir")
+
+
+def _accuracy_saved_at(path: Path) -> float | None:
+    """The test accuracy of a readable checkpoint at ``path``, else ``None``."""
+    if not path.is_file():
+        return None
+    try:
+        accuracy = load_checkpoint(path)[1].get("accuracy")
+    except CourseError:
+        return None  # a corrupt file holds no work worth keeping
+    return float(accuracy) if isinstance(accuracy, (int, float)) else None
+
+
+def side_path(save: Path) -> Path:
+    """Where a run's checkpoint goes when it is clearly worse than the one already at ``save``."""
+    return save.with_name(f"{save.stem}.new{save.suffix}")
+
+
+def _advice(recipe: Recipe) -> str:
+    default = RECIPES[recipe.name].lr if recipe.name in RECIPES else recipe.lr
+    lower = min(default, recipe.lr / 10)
+    return f"the learning rate {recipe.lr:g} is too high; try --lr {lower:g} or lower"
+
+
 def fit(
     recipe: Recipe,
     loaders: Loaders,
@@ -94,24 +144,38 @@ def fit(
     run_name: str = DEFAULT_RUN_NAME,
     log_dir: str | os.PathLike | None = DEFAULT_LOG_DIR,
     save: str | os.PathLike | None = None,
+    overwrite: bool = False,
     progress: bool | None = None,
     report: Callable[[str], None] = tqdm.write,
 ) -> RunResult:
     """Train a fresh model with ``recipe``, evaluating, logging and saving after every epoch.
 
+    A checkpoint already at ``save`` is replaced only by a run that is not clearly
+    worse (by more than :data:`WORSE_MARGIN` accuracy points) unless ``overwrite``;
+    otherwise this run's checkpoint goes to :func:`side_path` and ``report`` says so.
+
     Args:
         log_dir: TensorBoard folder (``None`` logs nothing); events go to ``<log_dir>/<run_name>``.
         save: checkpoint path, rewritten after every epoch so that Ctrl-C keeps the last one.
+        overwrite: replace the checkpoint at ``save`` whatever its accuracy.
         progress: show a tqdm bar per epoch; ``None`` shows it only on a terminal.
         report: where the per-epoch summary lines go.
+
+    Raises:
+        Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
+        CourseError: a destination cannot be written (checked before the first epoch).
     """
+    check_destinations(save, log_dir, run_name)
+    save = Path(save) if save else None
+    previous = None if save is None or overwrite else _accuracy_saved_at(save)
     torch.manual_seed(seed)
     model = build_model(recipe, device)
     loss_fn = nn.CrossEntropyLoss()
     optimizer, scheduler = recipe.make_optimizer(model, len(loaders.train))
     writer = open_writer(run_name, log_dir) if log_dir is not None else None
-    result = RunResult(model=model, checkpoint=Path(save) if save else None)
+    result = RunResult(model=model)
     held_out, name = (loaders.test, "Test set") if loaders.validation is None else (loaders.validation, "Validation set")
+    first_loss: list[float] = []
     try:
         for epoch in range(recipe.epochs):
             started = time.perf_counter()
@@ -123,6 +187,13 @@ def fit(
             )
 
             def on_step(batch_index: int, loss: float) -> None:
+                if not first_loss:
+                    first_loss.append(loss)  # the reference for what counts as exploding
+                if not math.isfinite(loss):
+                    raise Diverged(f"the training loss became {loss:g} at step {batch_index + 1} of epoch {epoch + 1}")
+                if loss > EXPLOSION_FACTOR * first_loss[0]:
+                    raise Diverged(f"the training loss exploded from {first_loss[0]:.2f} to {loss:.3g} "
+                                   f"at step {batch_index + 1} of epoch {epoch + 1}")
                 if scheduler is not None:
                     scheduler.step()
                 if writer is not None:
@@ -132,9 +203,11 @@ def fit(
 
             with bar:
                 train_loss = train_one_epoch(model, loaders.train, optimizer, loss_fn, device, on_step)
-            if not math.isfinite(train_loss):
-                raise CourseError(f"the training loss became {train_loss} in epoch {epoch + 1}; lower the learning rate")
             test = evaluate(model, held_out, loss_fn, device)
+            if not math.isfinite(test.loss) or not all_finite(model.state_dict()):
+                raise Diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
+            if test.loss > TEST_EXPLOSION_FACTOR * first_loss[0]:
+                raise Diverged(f"the {name.split()[0].lower()} loss exploded from {first_loss[0]:.2f} to {test.loss:.3g} in epoch {epoch + 1}")
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))
             if writer is not None and loaders.validation is None:
                 log_test_epoch(writer, test.loss, test.accuracy, epoch)
@@ -142,22 +215,44 @@ def fit(
                 writer.add_scalar("Loss/Validation", test.loss, epoch)
                 writer.add_scalar("Accuracy/Validation", test.accuracy, epoch)
             if save:
-                save_checkpoint(
-                    save, model, recipe=recipe.name, epoch=epoch + 1, seed=seed,
-                    normalize=recipe.normalize, accuracy=test.accuracy,
-                )
+                result.checkpoint = _save_epoch(model, save, previous, result.checkpoint, epoch + 1, recipe, seed, test)
             report(f"Epoch {epoch + 1}: {test.summary(name)}")
         if loaders.validation is not None:
             result.test = evaluate(model, loaders.test, loss_fn, device)
             report(f"Measured once, after training: {result.test.summary()}")
     except KeyboardInterrupt:
         result.interrupted = True
-        kept = f"; the checkpoint of epoch {len(result.epochs)} is kept at {save}" if save and result.epochs else ""
+        kept = f"; the checkpoint of epoch {len(result.epochs)} is kept at {result.checkpoint}" if result.checkpoint else ""
         report(f"Interrupted during epoch {len(result.epochs) + 1}{kept}.")
+    except Diverged as error:
+        kept = (f"the checkpoint of epoch {len(result.epochs)} is kept at {result.checkpoint}" if result.checkpoint
+                else f"{save} is unchanged" if save and save.exists() else "nothing was saved")
+        raise Diverged(f"{error}: {_advice(recipe)}. Training stopped; {kept}.") from None
     finally:
         if writer is not None:
             writer.close()
+    if save and result.checkpoint is not None and result.checkpoint != save:
+        report(
+            f"Kept the existing checkpoint {save} ({previous:.2f}%): this run's {result.final.test.accuracy:.2f}% "
+            f"is clearly worse, so it was saved to {result.checkpoint} (use --overwrite to replace it anyway)."
+        )
     return result
+
+
+def _save_epoch(
+    model: CNN, save: Path, previous: float | None, current: Path | None, epoch: int, recipe: Recipe, seed: int,
+    test: Evaluation,
+) -> Path:
+    """Save this epoch to ``save``, or beside it while the run is clearly worse than the checkpoint it found there."""
+    taken_over = current == save
+    target = save if taken_over or previous is None or test.accuracy >= previous - WORSE_MARGIN else side_path(save)
+    save_checkpoint(
+        target, model, recipe=recipe.name, epoch=epoch, seed=seed,
+        normalize=recipe.normalize, accuracy=test.accuracy, test_samples=test.total,
+    )
+    if current is not None and current != target:
+        current.unlink(missing_ok=True)  # this run's earlier, worse epoch beside the kept checkpoint
+    return target
 
 
 def train(
@@ -171,7 +266,9 @@ def train(
     val_split: int = 0,
     **fit_options,
 ) -> RunResult:
-    """Load MNIST through the recipe's pipeline and :func:`fit` a model on it."""
+    """Check where the run will write, load MNIST through the recipe's pipeline and :func:`fit` a model on it."""
+    check_destinations(fit_options.get("save"), fit_options.get("log_dir", DEFAULT_LOG_DIR),
+                       fit_options.get("run_name", DEFAULT_RUN_NAME))
     loaders = make_loaders(
         recipe.pipeline,
         batch_size=recipe.batch_size,

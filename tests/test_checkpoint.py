@@ -58,8 +58,9 @@ def test_foreign_or_mismatched_checkpoints_are_refused(tmp_path):
     with pytest.raises(CourseError, match="not written by this course"):
         load_checkpoint(foreign)
     mismatched = tmp_path / "mismatched.pt"
-    torch.save({"format": checkpoint.FORMAT, "model_config": {}, "state_dict": {"fc1.weight": torch.zeros(1)},
-                "metadata": {}}, mismatched)
+    state_dict = {"fc1.weight": torch.zeros(1)}
+    torch.save({"format": checkpoint.FORMAT, "model_config": {}, "state_dict": state_dict,
+                "weights_sha256": checkpoint.weights_checksum(state_dict), "metadata": {}}, mismatched)
     with pytest.raises(CourseError, match="do not fit"):
         load_checkpoint(mismatched)
 
