@@ -13,6 +13,9 @@ preprocessing and inference code. The page works offline and is served on
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import io
 import os
 import sys
 import time
@@ -39,18 +42,45 @@ DEFAULT_CHECKPOINT = Path("checkpoints") / f"{DEFAULT_RUN_NAME}.pt"
 DEFAULT_PORT = 7860
 PANEL = 128  # pixels a side of each step in the strip
 CAPTION = 22  # pixels below each step for its caption
-# Gradio's sketchpad opens, and comes back after clearing, with no tool chosen: choose the brush.
-SELECT_BRUSH = """() => {
-    const pick = (tries) => {
-        const pad = document.querySelector('#pad');
-        const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-        if (brush && pad.innerText.includes('draw tool')) brush.click();
-        else if (tries > 0) setTimeout(() => pick(tries - 1), 50);
-    };
-    pick(200);
-}"""
-# Setting the sketchpad's value to None leaves its strokes on screen; its own clear button removes them.
-CLEAR_CANVAS = """() => { document.querySelector('#pad button[aria-label="Clear canvas"]')?.click(); }"""
+CANVAS = 280  # pixels a side of the canvas, ten times MNIST's 28
+# A plain 2D canvas rather than gr.Sketchpad: the sketchpad exports its layers through WebGL after every
+# stroke (about 500 ms where the browser draws in software) and uploads them in several requests. This one
+# sends its PNG, a few kilobytes, as the event's value once per stroke: one request from stroke to answer.
+CANVAS_HTML = (f'<div style="display: flex; justify-content: center; padding: 28px 8px 8px;">'
+               f'<canvas width="{CANVAS}" height="{CANVAS}" aria-label="Drawing canvas: draw one digit" '
+               'style="touch-action: none; cursor: crosshair; background: #fff; max-width: 100%; '
+               'box-shadow: 0 0 0 1px var(--border-color-primary);"></canvas></div>')
+CANVAS_JS = """
+const canvas = element.querySelector('canvas');
+const pen = canvas.getContext('2d');
+const blank = () => { pen.fillStyle = '#fff'; pen.fillRect(0, 0, canvas.width, canvas.height); };
+blank();
+canvas.clear = blank;
+pen.lineWidth = 18; pen.lineCap = 'round'; pen.lineJoin = 'round'; pen.strokeStyle = '#000';
+let last = null;
+const at = (event) => {
+    const box = canvas.getBoundingClientRect();
+    return [(event.clientX - box.left) * canvas.width / box.width,
+            (event.clientY - box.top) * canvas.height / box.height];
+};
+const line = (to) => { pen.beginPath(); pen.moveTo(...last); pen.lineTo(...to); pen.stroke(); last = to; };
+canvas.addEventListener('pointerdown', (event) => {
+    canvas.setPointerCapture(event.pointerId);
+    last = at(event);
+    line(last);
+});
+canvas.addEventListener('pointermove', (event) => { if (last) line(at(event)); });
+const end = () => {
+    if (!last) return;
+    last = null;
+    props.value = canvas.toDataURL('image/png');
+    trigger('change');
+};
+canvas.addEventListener('pointerup', end);
+canvas.addEventListener('pointercancel', end);
+"""
+# Clearing the canvas is the page's own business: no request needed.
+CLEAR_CANVAS = """() => { document.querySelector('#pad canvas').clear(); }"""
 STEP_TITLES = ("as drawn", "ink on black", "cropped", "scaled into 20x20", "centred by mass", "normalised")
 
 
@@ -96,6 +126,21 @@ def a_stroke() -> Image.Image:
     canvas = Image.new("L", (64, 64), 255)
     ImageDraw.Draw(canvas).line([(32, 8), (30, 56)], fill=0, width=5)
     return canvas
+
+
+def drawing_from(value: str | None) -> Image.Image | None:
+    """The canvas's drawing from the PNG data URL it sends after each stroke; ``None`` before the first."""
+    if not value:
+        return None
+    header, _, data = value.partition(",")
+    if header != "data:image/png;base64":
+        raise ValueError("the canvas sent something other than a PNG; reload the page")
+    try:
+        image = Image.open(io.BytesIO(base64.b64decode(data, validate=True)))
+        image.load()
+    except (binascii.Error, OSError) as error:
+        raise ValueError(f"the canvas sent an unreadable PNG ({error}); reload the page") from error
+    return image
 
 
 def as_drawn(image: Image.Image) -> np.ndarray:
@@ -167,8 +212,11 @@ def build_app(reader: DigitReader):
             return None, None, f"The preprocessing or the model failed: {type(error).__name__}: {error}"
         return reading.confidences(), step_strip(reading.steps), "\n\n".join(notes)
 
-    def on_draw(value: dict | None):
-        return show(value.get("composite") if value else None)
+    def on_draw(value: str | None):
+        try:
+            return show(drawing_from(value))
+        except ValueError as error:
+            return None, None, f"{error}"
 
     def on_upload(path: str | None):
         if not path:
@@ -185,11 +233,8 @@ def build_app(reader: DigitReader):
                     "After each stroke the network says what it reads.")
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
-                pad = gr.Sketchpad(
-                    label="Canvas", type="pil", image_mode="RGBA", canvas_size=(280, 280), fixed_canvas=True,
-                    layers=False, transforms=(), buttons=[], elem_id="pad", format="png",
-                    brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
-                )
+                pad = gr.HTML(html_template=CANVAS_HTML, js_on_load=CANVAS_JS, elem_id="pad", label="Canvas",
+                              show_label=True, container=True)
                 clear = gr.Button("Clear", elem_id="clear")
                 upload = gr.File(label="…or a photo or image file", file_types=["image"], type="filepath",
                                  height=140, elem_id="upload")
@@ -201,10 +246,7 @@ def build_app(reader: DigitReader):
         outputs = [answer, steps, note]
         pad.change(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", queue=False)
         upload.upload(on_upload, upload, outputs, show_progress="hidden", queue=False)
-        clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, queue=False).then(
-            None, js=SELECT_BRUSH)
-        pad.clear(None, js=SELECT_BRUSH)
-        app.load(None, js=SELECT_BRUSH)
+        clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, queue=False)
     return app
 
 

@@ -110,7 +110,7 @@ def open_pad(browser, url: str):
         f"HTTP {response.status}: {response.url}"))
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('#pad').innerText.includes('draw tool')", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#pad canvas')?.clear", timeout=30_000)
     page.evaluate(INSTRUMENT)
     return page, problems
 

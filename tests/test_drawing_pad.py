@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import shutil
 import socket
@@ -13,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from solutions.checkpoint import save_checkpoint
-from solutions.drawing_pad import STEP_TITLES, DigitReader, main, step_strip
+from solutions.drawing_pad import STEP_TITLES, DigitReader, drawing_from, main, step_strip
 from solutions.errors import CourseError
 from tests.drawing_pad_browser import DIGITS, ROOT, answer, draw, open_pad, running_pad
 from tests.photos import write_all
@@ -43,6 +45,18 @@ def test_a_drawing_is_read_with_every_step_shown(checkpoint):
     assert step_strip(reading.steps).size == (3 * 136 + 8, 2 * 158 + 8)
     strip = step_strip(reading.steps, columns=6)
     assert strip.size == (6 * 136 + 8, 158 + 8) and np.asarray(strip).std() > 20
+
+
+def test_the_canvas_png_is_decoded_and_anything_else_refused():
+    sent = io.BytesIO()
+    seven_drawn().save(sent, format="PNG")
+    value = "data:image/png;base64," + base64.b64encode(sent.getvalue()).decode()
+    assert np.array_equal(np.asarray(drawing_from(value)), np.asarray(seven_drawn()))
+    assert drawing_from(None) is None and drawing_from("") is None
+    with pytest.raises(ValueError, match="other than a PNG"):
+        drawing_from("data:text/html;base64,PGI+")
+    with pytest.raises(ValueError, match="unreadable PNG"):
+        drawing_from("data:image/png;base64,bm90IGEgcG5n")
 
 
 def test_without_a_checkpoint_it_names_the_command_that_trains_one(tmp_path):
