@@ -17,7 +17,8 @@ import nbformat
 
 ADMONITION = re.compile(r'^(!!!|\?\?\?\+?) (\w+)(?: "([^"]*)")?\n((?:(?: {4}.*)?\n)*)', re.MULTILINE)
 NOTEBOOK_ONLY = re.compile(r"^```ipython\n(.*?)^```\n", re.MULTILINE | re.DOTALL)
-HINTS = re.compile(r"^<!-- hints ex\d+ -->\n", re.MULTILINE)
+# The site turns the line that ends in this marker into hints; a notebook keeps the line, as the raw file reads.
+HINTS = re.compile(r"[ \t]*<!-- hints ex\d+ -->")
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 # Tells jupytext that Python is the notebook's language, whatever the lesson's mix of blocks.
 HEADER = "---\njupyter:\n  kernelspec:\n" + "".join(f"    {key}: {value}\n" for key, value in KERNEL.items()) + "---\n\n"

@@ -319,7 +319,11 @@ def test_a_folder_given_as_a_file_is_called_a_folder(option, good_checkpoint, tm
     arguments = (["--checkpoint", "drawings", "--test-index", "0"] if option == "--checkpoint"
                  else ["--checkpoint", good_checkpoint, "drawings"])
     completed = run_cli("predict", *arguments, cwd=tmp_path)
-    refused(completed, "drawings is a folder")
+    if option == "image":  # predict reads every file, says what was wrong with each, then sums up
+        refused(completed, "1 of 1 image files could not be read")
+        assert "error: image drawings is a folder; give the image files inside it" in completed.stderr.splitlines()
+    else:
+        refused(completed, "drawings is a folder")
 
 
 def test_an_empty_data_dir_is_left_empty(tmp_path):

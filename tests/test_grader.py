@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -179,7 +180,7 @@ def test_an_infinite_loop_is_stopped_with_a_clear_message(graded):
     text = " ".join(output.split())
     assert "your code was still running after 3 s, while the reference does the same check in" in text
     assert "a loop that never ends" in text and "--check-timeout=" in text
-    assert "It was stopped at exercises/monitor.py, line 3" in text
+    assert re.search(r"It was stopped at exercises/monitor\.py, line \d+: (while True:|pass)", text), text
     assert "Stack of" not in output and "Traceback" not in output
 
 
