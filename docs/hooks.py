@@ -3,7 +3,7 @@
 Each lesson's notebook (``lessons/NN-name.ipynb``, made by ``docs/notebooks.py``)
 is generated at build time, never committed, and linked from the top of its page.
 
-A lesson asks for an exercise's hints with a line ending in ``<!-- hints ex2 -->``
+A lesson asks for an exercise's hints with a line ending in ``<!-- hints ex7 -->``
 (what comes before it, e.g. how to get the hints from the command line, is what a
 reader of the raw file sees); the site shows the hints from ``grader/exercises.toml``,
 the one place they are written, instead of that line.

@@ -1,4 +1,4 @@
-"""One epoch of training and an evaluation over a whole dataset (exercise 2)."""
+"""One epoch of training and an evaluation over a whole dataset (exercise 7)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def train_one_epoch(
     ``on_step(batch_index, loss)`` is called after each optimiser step, for logging,
     progress bars or a learning-rate schedule.
     """
-    # Exercise 2: your code here (hints: python -m grader hint 2)
-    raise NotImplementedError("Exercise 2 (Write train and test) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex2")
+    # Exercise 7: your code here (hints: python -m grader hint 7)
+    raise NotImplementedError("Exercise 7 (Write train and test) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex7")
 
 
 def evaluate(
@@ -57,5 +57,5 @@ def evaluate(
     device: torch.device,
 ) -> Evaluation:
     """Measure ``model`` on every batch in eval mode, without tracking gradients."""
-    # Exercise 2: your code here (hints: python -m grader hint 2)
-    raise NotImplementedError("Exercise 2 (Write train and test) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex2")
+    # Exercise 7: your code here (hints: python -m grader hint 7)
+    raise NotImplementedError("Exercise 7 (Write train and test) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex7")

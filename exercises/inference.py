@@ -1,4 +1,4 @@
-"""Reading digits with a trained model and showing what it saw (exercise 4)."""
+"""Reading digits with a trained model and showing what it saw (exercise 11)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device | str =
     probabilities from both); a notebook model with ``double_softmax`` already
     returns probabilities.
     """
-    # Exercise 4: your code here (hints: python -m grader hint 4)
-    raise NotImplementedError("Exercise 4 (Run inference) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex4")
+    # Exercise 11: your code here (hints: python -m grader hint 11)
+    raise NotImplementedError("Exercise 11 (Run inference) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex11")
 
 
 def plot_prediction(
@@ -43,5 +43,5 @@ def plot_prediction(
     original: torch.Tensor | None = None,
 ) -> Path:
     """Save one figure: the original image (if given), the 28×28 input and the class probabilities."""
-    # Exercise 4: your code here (hints: python -m grader hint 4)
-    raise NotImplementedError("Exercise 4 (Run inference) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex4")
+    # Exercise 11: your code here (hints: python -m grader hint 11)
+    raise NotImplementedError("Exercise 11 (Run inference) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex11")

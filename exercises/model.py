@@ -1,4 +1,4 @@
-"""The tutorial notebook's convolutional network (exercise 1)."""
+"""The tutorial notebook's convolutional network (exercise 3)."""
 
 from __future__ import annotations
 
@@ -26,15 +26,15 @@ class CNN(nn.Module):
     def __init__(self, conv_dropout: float = 0.5, fc_dropout: float = 0.5, double_softmax: bool = False) -> None:
         super().__init__()
         self.double_softmax = double_softmax
-        # Exercise 1: your code here (hints: python -m grader hint 1)
-        raise NotImplementedError("Exercise 1 (Build the CNN) is not started yet: write your code here. Read lessons/02-convolutions-and-pooling.md, then check it with: pytest exercises/ -m ex1")
+        # Exercise 3: your code here (hints: python -m grader hint 3)
+        raise NotImplementedError("Exercise 3 (Build the CNN) is not started yet: write your code here. Read lessons/02-convolutions-and-pooling.md, then check it with: pytest exercises/ -m ex3")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map images ``(N, 1, 28, 28)`` to class logits ``(N, 10)``."""
         # Leave fc2's scores, shape (N, 10), in a variable named `logits`: the lines
         # after the exercise return them, or their softmax when double_softmax is set.
-        # Exercise 1: your code here (hints: python -m grader hint 1)
-        raise NotImplementedError("Exercise 1 (Build the CNN) is not started yet: write your code here. Read lessons/02-convolutions-and-pooling.md, then check it with: pytest exercises/ -m ex1")
+        # Exercise 3: your code here (hints: python -m grader hint 3)
+        raise NotImplementedError("Exercise 3 (Build the CNN) is not started yet: write your code here. Read lessons/02-convolutions-and-pooling.md, then check it with: pytest exercises/ -m ex3")
         if self.double_softmax:
             return F.softmax(logits, dim=1)
         return logits

@@ -1,4 +1,4 @@
-"""TensorBoard logging with the notebook's tags (exercise 3).
+"""TensorBoard logging with the notebook's tags (exercise 9).
 
 Start TensorBoard with ``tensorboard --logdir runs`` and open the address it prints.
 """
@@ -46,11 +46,11 @@ def log_train_step(writer: SummaryWriter, loss: float, epoch: int, batch_index: 
     The x-axis is the global step, counted over all epochs, so that the curves
     of successive epochs follow each other instead of overlapping.
     """
-    # Exercise 3: your code here (hints: python -m grader hint 3)
-    raise NotImplementedError("Exercise 3 (Add TensorBoard) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex3")
+    # Exercise 9: your code here (hints: python -m grader hint 9)
+    raise NotImplementedError("Exercise 9 (Add TensorBoard) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex9")
 
 
 def log_test_epoch(writer: SummaryWriter, loss: float, accuracy: float, epoch: int) -> None:
     """Log an epoch's test loss as ``Loss/Test`` and accuracy (in percent) as ``Accuracy/Test``."""
-    # Exercise 3: your code here (hints: python -m grader hint 3)
-    raise NotImplementedError("Exercise 3 (Add TensorBoard) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex3")
+    # Exercise 9: your code here (hints: python -m grader hint 9)
+    raise NotImplementedError("Exercise 9 (Add TensorBoard) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex9")

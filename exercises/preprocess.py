@@ -1,4 +1,4 @@
-"""Turning your own drawing into an MNIST-like input (exercise 5).
+"""Turning your own drawing into an MNIST-like input (exercise 12).
 
 MNIST digits are white on black, cropped to their ink, scaled to fit a 20×20
 box and placed in a 28×28 field with their centre of mass in the middle. A model
@@ -7,7 +7,7 @@ trained on them reads a drawing well only once the drawing looks the same.
 Files arrive as phones and editors save them: rotated by an EXIF tag, in 16 bits,
 with transparency, as photos of unevenly lit paper, or very large. The given code
 (:func:`load_image`, :func:`grayscale_pixels`, :func:`even_out_lighting`) turns all
-of them into plain brightness in [0, 1] before exercise 5 begins.
+of them into plain brightness in [0, 1] before exercise 12 begins.
 """
 
 from __future__ import annotations
@@ -161,5 +161,5 @@ def place_in_field(digit: np.ndarray) -> np.ndarray:
 def prepare_drawing(image: Image.Image) -> torch.Tensor:
     """Preprocess a drawing of any size and colour mode into a normalised ``(1, 28, 28)`` tensor."""
     pixels = even_out_lighting(grayscale_pixels(image))
-    # Exercise 5: your code here (hints: python -m grader hint 5)
-    raise NotImplementedError("Exercise 5 (Prepare your own drawing) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex5")
+    # Exercise 12: your code here (hints: python -m grader hint 12)
+    raise NotImplementedError("Exercise 12 (Prepare your own drawing) is not started yet: write your code here. Read lessons/06-inference-and-your-drawings.md, then check it with: pytest exercises/ -m ex12")

@@ -1,8 +1,8 @@
 """``python -m grader``: hints, resetting an exercise, watch mode, and regenerating the stubs.
 
-    python -m grader hint 2          the next hint of exercise 2 (a nudge first, then more; --restart)
-    python -m grader reset 2         put exercises/engine.py back to its stub (asks first, keeps a backup)
-    python -m grader watch -m ex2    re-run `pytest exercises/ -m ex2` on every save
+    python -m grader hint 7          the next hint of exercise 7 (a nudge first, then more; --restart)
+    python -m grader reset 7         put exercises/engine.py back to its stub (asks first, keeps a backup)
+    python -m grader watch -m ex7    re-run `pytest exercises/ -m ex7` on every save
     python -m grader generate        (instructors) write exercises/ from solutions/
     python -m grader grade class/    (instructors) grade every submission in class/, each in a sandbox
 """
@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import signal
@@ -23,28 +22,20 @@ from pathlib import Path
 
 from .catalog import EXERCISES, exercise, exercises
 from .grading import add_grade_parser, grade_command
-from .progress import state_folder
+from .progress import load_hints_seen, save_hints_seen, state_folder
 from .stubs import generate, out_of_sync, reset
 
 HINTS_SEEN = state_folder(EXERCISES) / "hints-seen.json"
-
-
-def _load_seen(path: Path) -> dict[str, int]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False) -> str:
     """The next hint step of an exercise (all shown so far with ``show_all``); remembers how far you got."""
     seen_file = seen_file or HINTS_SEEN
     entry = exercise(number)
-    seen = _load_seen(seen_file)
+    seen = load_hints_seen(seen_file)
     shown = len(entry.steps) if show_all else min(seen.get(entry.marker, 0) + 1, len(entry.steps))
     seen[entry.marker] = max(shown, seen.get(entry.marker, 0))
-    seen_file.parent.mkdir(parents=True, exist_ok=True)
-    seen_file.write_text(json.dumps(seen, indent=2))
+    save_hints_seen(seen_file, seen)
     lines = [f"Exercise {number} · {entry.title} — hint {shown} of {len(entry.steps)}", ""]
     lines += [f"{step}. {text}" for step, text in enumerate(entry.steps[:shown], start=1)]
     if shown < len(entry.steps):
@@ -56,9 +47,9 @@ def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False
 def forget_hints(number: int, seen_file: Path | None = None) -> None:
     """Start the hints of exercise ``number`` again from the first."""
     seen_file = seen_file or HINTS_SEEN
-    seen = _load_seen(seen_file)
+    seen = load_hints_seen(seen_file)
     if seen.pop(exercise(number).marker, None) is not None:
-        seen_file.write_text(json.dumps(seen, indent=2))
+        save_hints_seen(seen_file, seen)
 
 
 def back_up(path: Path) -> Path:
@@ -78,7 +69,7 @@ def confirm_and_reset(number: int, ask: Callable[[str], str] = input, yes: bool 
     """Reset exercise ``number`` to its stub once the learner agrees, keeping a backup and restarting its hints."""
     entry = exercise(number)
     if not entry.module:
-        return f"Exercise {number} has no stub of its own: it runs your exercises 1 to 3 together."
+        return f"Exercise {number} has no stub of its own: it runs your exercises 3, 7 and 9 together."
     target = EXERCISES / entry.module
     prompt = (f"Replace exercises/{entry.module} with the original stub? "
               f"A copy of your version is kept in exercises/.grader/backups/. [y/N] ")
@@ -146,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset_parser.add_argument("--yes", action="store_true", help="do not ask")
     watch_parser = commands.add_parser("watch", help="re-run the checks on every save")
     watch_parser.add_argument("pytest_arguments", nargs=argparse.REMAINDER,
-                              help="passed on to pytest, e.g. -m ex2 (options included)")
+                              help="passed on to pytest, e.g. -m ex7 (options included)")
     generate_parser = commands.add_parser("generate", help="(instructors) write exercises/ from solutions/")
     generate_parser.add_argument("--force", action="store_true", help="overwrite files that have edits")
     generate_parser.add_argument("--check", action="store_true", help="only report what is out of sync")

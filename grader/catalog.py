@@ -37,7 +37,7 @@ class Exercise:
 
     @property
     def marker(self) -> str:
-        """The pytest marker of its checks, e.g. ``ex2``."""
+        """The pytest marker of its checks, e.g. ``ex7``."""
         return f"ex{self.number}"
 
     @property
@@ -76,7 +76,7 @@ def exercises() -> dict[int, Exercise]:
 
 
 def exercise(number: int) -> Exercise:
-    """The exercise with this number (1 to 6)."""
+    """The exercise with this number, as `exercises.toml` numbers them in the lessons' order."""
     try:
         return exercises()[number]
     except KeyError:

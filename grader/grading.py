@@ -57,7 +57,7 @@ class Grade:
     seconds: float = 0.0
 
     def status(self, key: str) -> str:
-        """The public status of exercise ``key`` (``ex1`` ...), as the learner's scoreboard shows it."""
+        """The public status of exercise ``key`` (``ex3`` ...), as the learner's scoreboard shows it."""
         score = self.public.get(key)
         return score.status if score else "not graded"
 
@@ -91,7 +91,7 @@ def hidden_checks(folders: list[Path], builtin: bool = True) -> dict[str, bytes]
         found = sorted(folder.glob("test_*.py")) if folder.is_dir() else []
         if not found:
             raise CourseError(f"{folder} holds no hidden checks: put test_*.py files in it, each marked with its "
-                              "exercise (pytestmark = pytest.mark.ex2)")
+                              "exercise (pytestmark = pytest.mark.ex7)")
         files.update({f"{prefix}_{path.name}": path.read_bytes() for path in found})
     return files
 

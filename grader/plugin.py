@@ -20,7 +20,7 @@ import pytest
 from .catalog import Exercise, exercises
 from .checks import CheckFailed, LearnerCodeBroken, Target, where_in
 from .clock import CheckTimedOut, seconds_within, time_limit
-from .progress import load_results, record, remembered, save_results
+from .progress import RENUMBERED_NOTE, load_results, record, remembered, renumbered_since_last_run, save_results
 
 CHECK_TIMEOUT = 60  # seconds per check; a learner's endless loop must not hang the whole run
 END_TO_END_FACTOR = 10  # a check without a module of its own trains a model: it gets ten times as long
@@ -257,12 +257,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     write = terminalreporter.write_line
     terminalreporter.section(f"MNIST CNN course: {graded}")
     statuses = {number: book.status(number) for number in exercises()}
+    folder = config.stash.get(EXERCISES_FOLDER, None)
+    if folder is not None and not config.getoption("--solutions") and renumbered_since_last_run(folder):
+        write(RENUMBERED_NOTE)
     earlier = _remember(config, book, statuses)
     shown = {number: earlier.get(number, status) for number, status in statuses.items()}
     symbols = {"done": "✔", NOT_STARTED: "·", "not run": " "}
+    width = max(len(entry.title) for entry in exercises().values())
     for number, entry in exercises().items():
         symbol = symbols.get(shown[number].split("   (")[0], "✘")
-        write(f" {symbol} {number}  {entry.title:<28} {shown[number]}")
+        write(f" {symbol} {number:>2}  {entry.title:<{width}}  {shown[number]}")
     complete = sum(status.startswith("done") for status in shown.values())
     write(f"\n{complete}/{len(shown)} exercises complete.")
     if any("earlier run" in status for status in earlier.values()):

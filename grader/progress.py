@@ -1,7 +1,7 @@
 """What the grader remembers between runs, in ``exercises/.grader/`` (git-ignored).
 
 Each exercise's last complete result is kept with a fingerprint of the files it
-grades, so that ``pytest exercises/ -m ex3`` does not forget exercises 1 and 2,
+grades, so that ``pytest exercises/ -m ex9`` does not forget the others,
 and a result is dropped as soon as its file changes (as rustlings does).
 """
 
@@ -17,6 +17,15 @@ from .catalog import Exercise
 
 STATE_FOLDER = ".grader"
 RESULTS_FILE = "results.json"
+
+# Until the concept exercises joined, there were six exercises, numbered differently. What the grader
+# remembered under those numbers is recognised by the missing stamp: hints carry over, results do not
+# (their fingerprints cover check files that have since been renamed).
+NUMBERING_KEY, NUMBERING = "numbering", "lessons"
+OLD_NUMBERS = {1: 3, 2: 7, 3: 9, 4: 11, 5: 12, 6: 10}
+RENUMBERED_NOTE = ("The exercises now follow the lessons, 12 of them (building the CNN is exercise 3): results "
+                   "remembered under the old numbers were dropped, your code is untouched; run pytest exercises/ "
+                   "to grade it again.")
 
 
 def state_folder(exercises_folder: Path) -> Path:
@@ -35,22 +44,57 @@ def fingerprint(exercises_folder: Path, entry: Exercise) -> str:
     return digest.hexdigest()
 
 
-def load_results(exercises_folder: Path) -> dict[str, dict]:
-    """The remembered results by marker (``"ex1"``), or nothing if there are none or they are unreadable."""
+def _read_state(path: Path) -> dict:
     try:
-        results = json.loads((state_folder(exercises_folder) / RESULTS_FILE).read_text())
+        state = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    return results if isinstance(results, dict) else {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_state(path: Path, state: dict) -> None:
+    """Write ``state`` with the numbering stamp, atomically: a run stopped half-way leaves the previous file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.partial")
+    partial.write_text(json.dumps({NUMBERING_KEY: NUMBERING, **state}, indent=2))
+    os.replace(partial, path)
+
+
+def _under_old_numbers(state: dict) -> bool:
+    return bool(state) and state.get(NUMBERING_KEY) != NUMBERING
+
+
+def load_results(exercises_folder: Path) -> dict[str, dict]:
+    """The remembered results by marker (``"ex3"``); nothing if there are none, they are unreadable,
+    or they were kept under the old numbering."""
+    results = _read_state(state_folder(exercises_folder) / RESULTS_FILE)
+    if _under_old_numbers(results):
+        return {}
+    return {marker: record for marker, record in results.items() if marker != NUMBERING_KEY}
+
+
+def renumbered_since_last_run(exercises_folder: Path) -> bool:
+    """Whether the learner's remembered results date from the old numbering (and are now dropped)."""
+    return _under_old_numbers(_read_state(state_folder(exercises_folder) / RESULTS_FILE))
+
+
+def load_hints_seen(path: Path) -> dict[str, int]:
+    """How many hints of each exercise (by marker) the learner has seen, old numbers carried over."""
+    seen = _read_state(path)
+    if _under_old_numbers(seen):
+        seen = {f"ex{OLD_NUMBERS[int(marker[2:])]}": count for marker, count in seen.items()
+                if marker[2:].isdigit() and int(marker[2:]) in OLD_NUMBERS}
+    return {marker: count for marker, count in seen.items() if marker != NUMBERING_KEY and isinstance(count, int)}
+
+
+def save_hints_seen(path: Path, seen: dict[str, int]) -> None:
+    """Remember how far the learner got in each exercise's hints."""
+    _write_state(path, seen)
 
 
 def save_results(exercises_folder: Path, results: dict[str, dict]) -> None:
     """Write the results atomically: a run stopped half-way leaves the previous file intact."""
-    folder = state_folder(exercises_folder)
-    folder.mkdir(exist_ok=True)
-    partial = folder / f"{RESULTS_FILE}.partial"
-    partial.write_text(json.dumps(results, indent=2))
-    os.replace(partial, folder / RESULTS_FILE)
+    _write_state(state_folder(exercises_folder) / RESULTS_FILE, results)
 
 
 def remembered(exercises_folder: Path, entry: Exercise, results: dict[str, dict]) -> dict | None:

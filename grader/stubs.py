@@ -2,7 +2,7 @@
 
 In the reference, the code a learner writes stands between two markers::
 
-    # BEGIN SOLUTION ex2
+    # BEGIN SOLUTION ex7
     ...
     # END SOLUTION
 

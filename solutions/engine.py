@@ -1,4 +1,4 @@
-"""One epoch of training and an evaluation over a whole dataset (exercise 2)."""
+"""One epoch of training and an evaluation over a whole dataset (exercise 7)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def train_one_epoch(
     ``on_step(batch_index, loss)`` is called after each optimiser step, for logging,
     progress bars or a learning-rate schedule.
     """
-    # BEGIN SOLUTION ex2
+    # BEGIN SOLUTION ex7
     model.train()
     loss_sum, seen = 0.0, 0
     for batch_index, (images, labels) in enumerate(batches):
@@ -71,7 +71,7 @@ def evaluate(
     device: torch.device,
 ) -> Evaluation:
     """Measure ``model`` on every batch in eval mode, without tracking gradients."""
-    # BEGIN SOLUTION ex2
+    # BEGIN SOLUTION ex7
     model.eval()
     loss_sum, correct, total = 0.0, 0, 0
     with torch.no_grad():

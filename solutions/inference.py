@@ -1,4 +1,4 @@
-"""Reading digits with a trained model and showing what it saw (exercise 4)."""
+"""Reading digits with a trained model and showing what it saw (exercise 11)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device | str =
     probabilities from both); a notebook model with ``double_softmax`` already
     returns probabilities.
     """
-    # BEGIN SOLUTION ex4
+    # BEGIN SOLUTION ex11
     model.eval()
     with torch.no_grad():
         outputs = model(images.to(device))
@@ -48,7 +48,7 @@ def plot_prediction(
     original: torch.Tensor | None = None,
 ) -> Path:
     """Save one figure: the original image (if given), the 28×28 input and the class probabilities."""
-    # BEGIN SOLUTION ex4
+    # BEGIN SOLUTION ex11
     panels = 3 if original is not None else 2
     figure = Figure(figsize=(3.2 * panels, 3.2))
     axes = figure.subplots(1, panels)

@@ -1,4 +1,4 @@
-"""The tutorial notebook's convolutional network (exercise 1)."""
+"""The tutorial notebook's convolutional network (exercise 3)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class CNN(nn.Module):
     def __init__(self, conv_dropout: float = 0.5, fc_dropout: float = 0.5, double_softmax: bool = False) -> None:
         super().__init__()
         self.double_softmax = double_softmax
-        # BEGIN SOLUTION ex1
+        # BEGIN SOLUTION ex3
         self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
         self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
         self.conv2_drop = nn.Dropout2d(conv_dropout)
@@ -39,7 +39,7 @@ class CNN(nn.Module):
         """Map images ``(N, 1, 28, 28)`` to class logits ``(N, 10)``."""
         # Leave fc2's scores, shape (N, 10), in a variable named `logits`: the lines
         # after the exercise return them, or their softmax when double_softmax is set.
-        # BEGIN SOLUTION ex1
+        # BEGIN SOLUTION ex3
         x = F.relu(F.max_pool2d(self.conv1(x), 2))
         x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
         x = torch.flatten(x, 1)

@@ -1,4 +1,4 @@
-"""TensorBoard logging with the notebook's tags (exercise 3).
+"""TensorBoard logging with the notebook's tags (exercise 9).
 
 Start TensorBoard with ``tensorboard --logdir runs`` and open the address it prints.
 """
@@ -46,7 +46,7 @@ def log_train_step(writer: SummaryWriter, loss: float, epoch: int, batch_index: 
     The x-axis is the global step, counted over all epochs, so that the curves
     of successive epochs follow each other instead of overlapping.
     """
-    # BEGIN SOLUTION ex3
+    # BEGIN SOLUTION ex9
     step = epoch * batches_per_epoch + batch_index
     writer.add_scalar("Loss/Train", loss, step)
     # END SOLUTION
@@ -54,7 +54,7 @@ def log_train_step(writer: SummaryWriter, loss: float, epoch: int, batch_index: 
 
 def log_test_epoch(writer: SummaryWriter, loss: float, accuracy: float, epoch: int) -> None:
     """Log an epoch's test loss as ``Loss/Test`` and accuracy (in percent) as ``Accuracy/Test``."""
-    # BEGIN SOLUTION ex3
+    # BEGIN SOLUTION ex9
     writer.add_scalar("Loss/Test", loss, epoch)
     writer.add_scalar("Accuracy/Test", accuracy, epoch)
     # END SOLUTION

@@ -1,4 +1,4 @@
-"""Turning your own drawing into an MNIST-like input (exercise 5).
+"""Turning your own drawing into an MNIST-like input (exercise 12).
 
 MNIST digits are white on black, cropped to their ink, scaled to fit a 20×20
 box and placed in a 28×28 field with their centre of mass in the middle. A model
@@ -7,7 +7,7 @@ trained on them reads a drawing well only once the drawing looks the same.
 Files arrive as phones and editors save them: rotated by an EXIF tag, in 16 bits,
 with transparency, as photos of unevenly lit paper, or very large. The given code
 (:func:`load_image`, :func:`grayscale_pixels`, :func:`even_out_lighting`) turns all
-of them into plain brightness in [0, 1] before exercise 5 begins.
+of them into plain brightness in [0, 1] before exercise 12 begins.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def place_in_field(digit: np.ndarray) -> np.ndarray:
 def prepare_drawing(image: Image.Image) -> torch.Tensor:
     """Preprocess a drawing of any size and colour mode into a normalised ``(1, 28, 28)`` tensor."""
     pixels = even_out_lighting(grayscale_pixels(image))
-    # BEGIN SOLUTION ex5
+    # BEGIN SOLUTION ex12
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     paper = float(np.median(border))
     if paper > 0.5:  # dark ink on light paper: MNIST is white ink on black

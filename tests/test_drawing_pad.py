@@ -81,25 +81,25 @@ def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
 
 
 def test_the_exercises_pad_names_the_exercise_still_missing(checkpoint):
-    """``python -m exercises draw`` runs the learner's code; the generated stubs stop at exercise 1."""
+    """``python -m exercises draw`` runs the learner's code; the generated stubs stop at exercise 3."""
     completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
                                cwd=ROOT, capture_output=True, text=True, timeout=120,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert completed.returncode == 2
-    assert "Exercise 1 (" in completed.stderr and "is not started yet" in completed.stderr
+    assert "Exercise 3 (" in completed.stderr and "is not started yet" in completed.stderr
     assert "Traceback" not in completed.stderr
 
 
 def test_the_exercises_pad_names_exercise_5_once_the_model_and_inference_are_written(checkpoint, tmp_path):
     learner = tmp_path / "exercises"
     shutil.copytree(ROOT / "exercises", learner, ignore=shutil.ignore_patterns("test_*", "conftest.py"))
-    for done in ("model.py", "inference.py"):  # exercises 1 and 4 written as the reference has them
+    for done in ("model.py", "inference.py"):  # exercises 3 and 11 written as the reference has them
         shutil.copy(ROOT / "solutions" / done, learner / done)
     completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
                                cwd=tmp_path, capture_output=True, text=True, timeout=120,
                                env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert completed.returncode == 2
-    assert "Exercise 5 (Prepare your own drawing) is not started yet" in completed.stderr, completed.stderr
+    assert "Exercise 12 (Prepare your own drawing) is not started yet" in completed.stderr, completed.stderr
 
 
 def test_the_exercises_pad_without_a_checkpoint_says_how_to_train(tmp_path):

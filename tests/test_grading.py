@@ -43,7 +43,7 @@ def pytest_runtest_makereport(item, call):
 ALWAYS_PASSES = '''
 import pytest
 
-pytestmark = pytest.mark.ex1
+pytestmark = pytest.mark.ex3
 
 
 def test_builds():
@@ -81,7 +81,7 @@ def make_class(root: Path) -> Path:
     learner_tree(class_folder / "ana")
     learner_tree(class_folder / "ben", solved("model.py", "monitor.py"), solved=False)
     learner_tree(class_folder / "cara", solved=False)
-    learner_tree(class_folder / "eve", {"conftest.py": TAMPERED_CONFTEST, "test_ex1_model.py": ALWAYS_PASSES,
+    learner_tree(class_folder / "eve", {"conftest.py": TAMPERED_CONFTEST, "test_ex3_model.py": ALWAYS_PASSES,
                                         "test_mine.py": ALWAYS_PASSES}, solved=False)
     learner_tree(class_folder / "finn", edit("monitor.py", '    writer.add_scalar("Loss/Test", loss, epoch)\n', ENDLESS))
     learner_tree(class_folder / "gus", edit("model.py", "        x = torch.flatten(x, 1)\n", "        x = torch.flatten(x, 1\n"))
@@ -123,7 +123,7 @@ EXPECTED = {
     "ana": ([DONE] * 6, ""),
     "ben": ([DONE, TODO, DONE, TODO, TODO, TODO], ""),
     "cara": ([TODO] * 6, ""),
-    "eve": ([TODO] * 6, "edited conftest.py; edited test_ex1_model.py; added test_mine.py"),
+    "eve": ([TODO] * 6, "edited conftest.py; edited test_ex3_model.py; added test_mine.py"),
     "finn": ([DONE, DONE, STOPPED, STOPPED, STOPPED, STOPPED], f"public checks stopped: time limit of {TIMEOUT} s"),
     "gus": ([FAILING, DONE, DONE, DONE, DONE, FAILING], ""),
     "hana": ([DONE, FAILING, DONE, DONE, DONE, FAILING], ""),

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from grader.__main__ import confirm_and_reset, main, next_hint
+from grader.progress import load_hints_seen
 from grader.catalog import SOLUTIONS, exercises
 from grader.stubs import MarkerError, generate, make_stub, out_of_sync, reset
 
@@ -18,8 +19,8 @@ def test_given_code_is_identical_and_only_solution_blocks_differ():
     source = (SOLUTIONS / "engine.py").read_text()
     stub = make_stub(source)
     assert "loss.backward()" in source and "loss.backward()" not in stub
-    assert 'raise NotImplementedError("Exercise 2 (Write train and test) is not started' in stub
-    assert "lessons/05-training-loop-and-tensorboard.md" in stub and "pytest exercises/ -m ex2" in stub
+    assert 'raise NotImplementedError("Exercise 7 (Write train and test) is not started' in stub
+    assert "lessons/05-training-loop-and-tensorboard.md" in stub and "pytest exercises/ -m ex7" in stub
     given = [line for line in source.splitlines() if "SOLUTION" not in line]
     assert all(line in stub.splitlines() for line in given[:20])
     assert make_stub((SOLUTIONS / "data.py").read_text()) == (SOLUTIONS / "data.py").read_text()
@@ -32,9 +33,9 @@ def test_every_exercise_with_a_module_has_solution_blocks():
 
 
 @pytest.mark.parametrize("source, problem", [
-    ("# BEGIN SOLUTION ex1\nx = 1\n", "never closed"),
+    ("# BEGIN SOLUTION ex3\nx = 1\n", "never closed"),
     ("x = 1\n# END SOLUTION\n", "without BEGIN"),
-    ("# BEGIN SOLUTION ex1\n# BEGIN SOLUTION ex1\n# END SOLUTION\n", "inside another"),
+    ("# BEGIN SOLUTION ex3\n# BEGIN SOLUTION ex3\n# END SOLUTION\n", "inside another"),
 ])
 def test_broken_markers_are_refused(source, problem):
     with pytest.raises(MarkerError, match=problem):
@@ -60,18 +61,18 @@ def test_reset_puts_one_exercise_back_and_asks_first(tmp_path, monkeypatch):
     model.write_text("my model")
     monkeypatch.setattr("grader.__main__.EXERCISES", tmp_path)
     monkeypatch.setattr("grader.__main__.reset", lambda number: reset(number, exercises=tmp_path))
-    assert confirm_and_reset(2, ask=lambda prompt: "n") == "Nothing changed."
+    assert confirm_and_reset(7, ask=lambda prompt: "n") == "Nothing changed."
     assert engine.read_text() == "my engine"
     seen = tmp_path / ".grader" / "hints-seen.json"
-    next_hint(2, seen)
-    next_hint(1, seen)
-    answer = confirm_and_reset(2, ask=lambda prompt: "y")
+    next_hint(7, seen)
+    next_hint(3, seen)
+    answer = confirm_and_reset(7, ask=lambda prompt: "y")
     assert answer.startswith("exercises/engine.py is back to its stub. Your version is saved as ")
     assert "NotImplementedError" in engine.read_text() and model.read_text() == "my model"
     backups = list((tmp_path / ".grader" / "backups").glob("engine-*.py"))
     assert [backup.read_text() for backup in backups] == ["my engine"]
-    assert json.loads(seen.read_text()) == {"ex1": 1}, "the reset exercise's hints start again"
-    assert "no stub of its own" in confirm_and_reset(6, ask=lambda prompt: "y")
+    assert load_hints_seen(seen) == {"ex3": 1}, "the reset exercise's hints start again"
+    assert "no stub of its own" in confirm_and_reset(10, ask=lambda prompt: "y")
 
 
 def test_reset_without_a_terminal_asks_for_yes_and_changes_nothing(tmp_path, monkeypatch):
@@ -79,32 +80,41 @@ def test_reset_without_a_terminal_asks_for_yes_and_changes_nothing(tmp_path, mon
     (tmp_path / "engine.py").write_text("my engine")
     monkeypatch.setattr("grader.__main__.EXERCISES", tmp_path)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert main(["reset", "2"]) == 2
+    assert main(["reset", "7"]) == 2
     assert (tmp_path / "engine.py").read_text() == "my engine"
 
 
 def test_watch_passes_every_option_on_to_pytest(monkeypatch):
     calls = []
     monkeypatch.setattr("grader.__main__.watch", calls.append)
-    assert main(["watch", "-m", "ex3", "-x"]) == 0
-    assert calls == [["-m", "ex3", "-x"]]
+    assert main(["watch", "-m", "ex9", "-x"]) == 0
+    assert calls == [["-m", "ex9", "-x"]]
 
 
 def test_hints_come_in_steps_and_remember_how_far_you_got(tmp_path):
     seen = tmp_path / "seen.json"
-    first = next_hint(1, seen)
+    first = next_hint(3, seen)
     assert "hint 1 of 3" in first and "2. " not in first and "Run it again for hint 2" in first
-    second = next_hint(1, seen)
+    second = next_hint(3, seen)
     assert "hint 2 of 3" in second and "1. " in second and "2. " in second
-    assert "hint 3 of 3" in next_hint(1, seen) and "hint 3 of 3" in next_hint(1, seen)
-    assert "hint 1 of 3" in next_hint(2, seen)
-    assert "hint 3 of 3" in next_hint(3, tmp_path / "other.json", show_all=True)
+    assert "hint 3 of 3" in next_hint(3, seen) and "hint 3 of 3" in next_hint(3, seen)
+    assert "hint 1 of 3" in next_hint(7, seen)
+    assert "hint 3 of 3" in next_hint(9, tmp_path / "other.json", show_all=True)
 
 
 def test_hints_can_start_again_from_the_first(tmp_path, monkeypatch, capsys):
     seen = tmp_path / "seen.json"
     monkeypatch.setattr("grader.__main__.HINTS_SEEN", seen)
-    next_hint(4, seen)
-    next_hint(4, seen)
-    assert main(["hint", "4", "--restart"]) == 0
+    next_hint(11, seen)
+    next_hint(11, seen)
+    assert main(["hint", "11", "--restart"]) == 0
     assert "hint 1 of 3" in capsys.readouterr().out
+
+
+def test_hints_seen_under_the_old_numbers_carry_over(tmp_path):
+    """Before the concept exercises joined, the CNN was exercise 1 and train-and-test exercise 2."""
+    seen = tmp_path / "hints-seen.json"
+    seen.write_text(json.dumps({"ex1": 2, "ex2": 3, "ex5": 1}))
+    assert load_hints_seen(seen) == {"ex3": 2, "ex7": 3, "ex12": 1}
+    assert "hint 3 of 3" in next_hint(3, seen), "the CNN's third hint follows the two seen before"
+    assert load_hints_seen(seen) == {"ex3": 3, "ex7": 3, "ex12": 1}, "carried over once, not again"

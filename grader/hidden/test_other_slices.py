@@ -31,7 +31,7 @@ def other_digits():
     return load_split(train=False).data[5000:5100]
 
 
-@pytest.mark.ex1
+@pytest.mark.ex3
 @pytest.mark.parametrize("batch", [3, 7])
 def test_every_parameter_learns(learner, batch):
     """a backward pass reaches every parameter (batches of 3 and 7)"""
@@ -46,7 +46,7 @@ def test_every_parameter_learns(learner, batch):
     expect(not unused, "layers", "every layer to be used in forward", f"unused: {', '.join(unused)}")
 
 
-@pytest.mark.ex2
+@pytest.mark.ex7
 def test_an_epoch_with_sgd_matches_the_reference(learner, reference, other_batches, loss_fn, cpu):
     """one epoch with SGD and momentum changes the weights as the reference does (seed 7)"""
     def train(target):
@@ -63,7 +63,7 @@ def test_an_epoch_with_sgd_matches_the_reference(learner, reference, other_batch
     expect(math.isclose(found_loss, wanted_loss, rel_tol=1e-4), "train_loss", f"{wanted_loss:.4f}", f"{found_loss:.4f}")
 
 
-@pytest.mark.ex2
+@pytest.mark.ex7
 def test_evaluate_on_other_test_images(learner, reference, trained_reference, other_batches, loss_fn, cpu):
     """evaluate gives the reference's loss and accuracy on test images 1000-1299"""
     def evaluate(target):
@@ -77,7 +77,7 @@ def test_evaluate_on_other_test_images(learner, reference, trained_reference, ot
            f"{found.loss:.4f}")
 
 
-@pytest.mark.ex3
+@pytest.mark.ex9
 def test_logging_with_other_numbers(learner, tmp_path):
     """logging works for epoch 4, batch 17 of 250, and a test epoch 9"""
     class Recording:
@@ -98,7 +98,7 @@ def test_logging_with_other_numbers(learner, tmp_path):
            "Loss/Test 0.125 and Accuracy/Test 91.25 at step 9", writer.scalars[1:])
 
 
-@pytest.mark.ex4
+@pytest.mark.ex11
 @pytest.mark.parametrize("count", [1, 100])
 def test_predict_on_other_images(learner, reference, trained_reference, other_digits, count):
     """predict gives the reference's digits and probabilities on test images 5000-5099 (1 and 100 at a time)"""
@@ -115,7 +115,7 @@ def test_predict_on_other_images(learner, reference, trained_reference, other_di
            "the reference's probabilities", "different probabilities")
 
 
-@pytest.mark.ex5
+@pytest.mark.ex12
 @pytest.mark.parametrize("index", [3, 42])
 def test_prepare_other_drawings(learner, reference, other_digits, index):
     """other digits, dark on light paper and off centre on a wide canvas, give the reference's result"""

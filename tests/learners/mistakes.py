@@ -61,7 +61,7 @@ MISTAKES = [
             "    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]\n", "", "crop"),
     Mistake("not normalised", 5, "preprocess.py",
             "torch.from_numpy((field - MNIST_MEAN) / MNIST_STD)", "torch.from_numpy(field)", "normalise"),
-    # exercise 1: forwards that give the right shapes but not the notebook's network
+    # exercise 3: forwards that give the right shapes but not the notebook's network
     Mistake("no ReLU after fc1", 1, "model.py",
             "x = self.fc_drop(F.relu(self.fc1(x)))", "x = self.fc_drop(self.fc1(x))", "forward"),
     Mistake("no ReLU after the second conv stage", 1, "model.py",
@@ -78,7 +78,7 @@ MISTAKES = [
             "logits = self.fc2(x)", "return self.fc2(x)", "double_softmax"),
     Mistake("dropout rates fixed", 1, "model.py",
             "self.conv2_drop = nn.Dropout2d(conv_dropout)", "self.conv2_drop = nn.Dropout2d(0.5)", "dropout_rates"),
-    # exercise 2: loops that look right on a CPU with even batches
+    # exercise 7: loops that look right on a CPU with even batches
     Mistake("training loss as the mean of batch means", 2, "engine.py",
             "        loss_sum += batch_loss * len(labels)\n        seen += len(labels)\n",
             "        loss_sum += batch_loss\n        seen += 1\n", "train_loss"),
@@ -107,7 +107,7 @@ MISTAKES = [
     Mistake("device hard-coded as 'cpu'", 2, "engine.py",
             "\n        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)",
             "\n        images, labels = images.to('cpu'), labels.to('cpu')", "device"),
-    # exercise 3
+    # exercise 9
     Mistake("accuracy logged as a fraction", 3, "monitor.py",
             'writer.add_scalar("Accuracy/Test", accuracy, epoch)',
             'writer.add_scalar("Accuracy/Test", accuracy / 100, epoch)',
@@ -115,7 +115,7 @@ MISTAKES = [
     Mistake("test results logged one epoch late", 3, "monitor.py",
             'writer.add_scalar("Loss/Test", loss, epoch)', 'writer.add_scalar("Loss/Test", loss, epoch + 1)',
             "test_step"),
-    # exercise 4
+    # exercise 11
     Mistake("predict does not move its input", 4, "inference.py",
             "outputs = model(images.to(device))", "outputs = model(images)", "input_device"),
     Mistake("predict without eval mode", 4, "inference.py",
@@ -123,7 +123,7 @@ MISTAKES = [
     Mistake("softmax applied to a double_softmax model", 4, "inference.py",
             'probabilities = outputs if getattr(model, "double_softmax", False) else F.softmax(outputs, dim=1)',
             "probabilities = F.softmax(outputs, dim=1)", "probabilities"),
-    # exercise 5
+    # exercise 12
     Mistake("small drawings never enlarged", 5, "preprocess.py",
             "scale = DIGIT_BOX / max(ink.shape)", "scale = min(1.0, DIGIT_BOX / max(ink.shape))", "scale"),
     Mistake("no contrast stretch", 5, "preprocess.py",
@@ -136,3 +136,116 @@ MISTAKES = [
     Mistake("normalised in the wrong order", 5, "preprocess.py",
             "(field - MNIST_MEAN) / MNIST_STD)", "field / MNIST_STD - MNIST_MEAN)", "normalise"),
 ]
+
+# the concept exercises: each idea gone wrong the way learners get it wrong
+_SUMS = """    count, total, total_of_squares = 0, 0.0, 0.0
+    for batch in batches:
+        values = batch.double()
+        count += values.numel()
+        total += values.sum().item()
+        total_of_squares += values.square().sum().item()
+    mean = total / count
+    variance = max(total_of_squares / count - mean**2, 0.0)
+    return mean, variance**0.5
+"""
+CONCEPT_MISTAKES = [
+    Mistake("mean of the batches' means", 1, "tensors.py", _SUMS,
+            "    means, variances = [], []\n    for batch in batches:\n        means.append(batch.double().mean().item())\n"
+            "        variances.append(batch.double().var(correction=0).item())\n"
+            "    return sum(means) / len(means), (sum(variances) / len(variances)) ** 0.5\n", "batch_means"),
+    Mistake("mean of the batches' standard deviations", 1, "tensors.py", _SUMS,
+            "    count, total, stds = 0, 0.0, []\n    for batch in batches:\n        count += batch.numel()\n"
+            "        total += batch.double().sum().item()\n        stds.append(batch.double().std(correction=0).item())\n"
+            "    return total / count, sum(stds) / len(stds)\n", "pooled_std"),
+    Mistake("every batch kept in memory", 1, "tensors.py", _SUMS,
+            "    pixels = torch.cat([batch.double().flatten() for batch in batches])\n"
+            "    return pixels.mean().item(), pixels.std(correction=0).item()\n", "one_batch"),
+    Mistake("the last batch forgotten", 1, "tensors.py",
+            "    full_batches, left_over = divmod(dataset_size, batch_size)\n"
+            "    return full_batches + (1 if left_over and not drop_last else 0)\n",
+            "    return dataset_size // batch_size\n", "last_batch"),
+    Mistake("one step too many on an exact multiple", 1, "tensors.py",
+            "    return full_batches + (1 if left_over and not drop_last else 0)\n",
+            "    return full_batches + (0 if drop_last else 1)\n", "exact_multiple"),
+    Mistake("a flipped kernel", 2, "convolution.py",
+            "weight[:, :, row, column]", "weight[:, :, kernel_height - 1 - row, kernel_width - 1 - column]",
+            "flipped_kernel"),
+    Mistake("the stride ignored while sliding", 2, "convolution.py",
+            "pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]",
+            "pixels = images[:, :, row : row + height, column : column + width]", "stride"),
+    Mistake("padding on one side only", 2, "convolution.py",
+            "images = F.pad(input, (padding, padding, padding, padding))",
+            "images = F.pad(input, (padding, 0, padding, 0))", "padding"),
+    Mistake("the bias forgotten", 2, "convolution.py",
+            "    if bias is not None:\n        output += bias.view(1, -1, 1, 1)\n", "", "bias"),
+    Mistake("F.conv2d inside conv2d", 2, "convolution.py",
+            "    images = F.pad(input, (padding, padding, padding, padding))\n",
+            "    return F.conv2d(input, weight, bias, stride, padding)\n", "own_conv"),
+    Mistake("pooling windows that overlap", 2, "convolution.py",
+            "stride = kernel_size if stride is None else stride", "stride = 1 if stride is None else stride",
+            "pool_stride"),
+    Mistake("average instead of max in pooling", 2, "convolution.py",
+            "return torch.stack(windows).amax(dim=0)", "return torch.stack(windows).mean(dim=0)", "pool_max"),
+    Mistake("padding counted once in the size formula", 2, "convolution.py",
+            "return (size + 2 * padding - kernel_size) // stride + 1", "return (size + padding - kernel_size) // stride + 1",
+            "output_size_padding"),
+    Mistake("a softmax without the max subtracted", 4, "losses.py",
+            "    shifted = input - input.amax(dim=dim, keepdim=True)\n", "    shifted = input\n", "max_subtracted"),
+    Mistake("a sum where the mean belongs", 4, "losses.py", "return -right.mean()", "return -right.sum()", "mean"),
+    Mistake("the floor typed in", 4, "losses.py",
+            "    best_probabilities = torch.eye(num_classes, dtype=torch.float64)[:1]\n"
+            "    return cross_entropy(best_probabilities, torch.tensor([0])).item()\n", "    return 1.4612\n",
+            "floor_typed"),
+    Mistake("torch.log_softmax inside cross_entropy", 4, "losses.py",
+            "log_probabilities = log_softmax(input, dim=1)", "log_probabilities = torch.log_softmax(input, dim=1)",
+            "own_loss"),
+    Mistake("log_softmax always along dim 1", 4, "losses.py",
+            "    shifted = input - input.amax(dim=dim, keepdim=True)\n"
+            "    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()\n",
+            "    shifted = input - input.amax(dim=1, keepdim=True)\n"
+            "    return shifted - shifted.exp().sum(dim=1, keepdim=True).log()\n", "dim"),
+    Mistake("the ReLU mask forgotten", 5, "backprop.py",
+            "d_hidden = (d_scores @ w2) * (hidden > 0)", "d_hidden = d_scores @ w2", "relu_mask"),
+    Mistake("a bias gradient summed over the wrong axis", 5, "backprop.py",
+            "d_w2, d_b2 = d_scores.T @ activations, d_scores.sum(dim=0)",
+            "d_w2, d_b2 = d_scores.T @ activations, d_scores.sum(dim=1)", "bias_axis"),
+    Mistake("the batch mean's 1/N forgotten", 5, "backprop.py",
+            ".to(scores.dtype)) / len(targets)", ".to(scores.dtype))", "batch_mean"),
+    Mistake("loss.backward() inside the manual backward", 5, "backprop.py",
+            "    hidden = inputs @ w1.T + b1\n",
+            "    leaves = [w.clone().requires_grad_() for w in (w1, b1, w2, b2)]\n"
+            "    loss = F.cross_entropy(F.relu(inputs @ leaves[0].T + leaves[1]) @ leaves[2].T + leaves[3], targets)\n"
+            "    loss.backward()\n"
+            "    return loss.detach(), Gradients(*(leaf.grad for leaf in leaves))\n"
+            "    hidden = inputs @ w1.T + b1\n", "no_autograd"),
+    Mistake("a one-sided difference", 5, "backprop.py",
+            "            flat_input[index] = original - eps\n            below = float(function(input))\n"
+            "            flat_input[index] = original\n"
+            "            flat_gradient[index] = (above - below) / (2 * eps)\n",
+            "            flat_input[index] = original\n            below = float(function(input))\n"
+            "            flat_gradient[index] = (above - below) / eps\n", "central"),
+    Mistake("the nudged entry not put back", 5, "backprop.py",
+            "            flat_input[index] = original\n", "", "restore"),
+    Mistake("the difference divided by eps", 5, "backprop.py",
+            "(above - below) / (2 * eps)", "(above - below) / eps", "two_eps"),
+    Mistake("Adam without bias correction", 6, "optimisers.py",
+            '            corrected_mean = mean / (1 - beta1 ** state["step"])\n'
+            '            corrected_mean_of_squares = mean_of_squares / (1 - beta2 ** state["step"])\n',
+            "            corrected_mean, corrected_mean_of_squares = mean, mean_of_squares\n", "bias_correction"),
+    Mistake("eps inside Adam's square root", 6, "optimisers.py",
+            "(corrected_mean_of_squares.sqrt() + self.eps)", "(corrected_mean_of_squares + self.eps).sqrt()", "adam_eps"),
+    Mistake("a damped first momentum buffer", 6, "optimisers.py",
+            'state["momentum_buffer"] = parameter.grad.clone()',
+            'state["momentum_buffer"] = (1 - self.momentum) * parameter.grad', "momentum_first_step"),
+    Mistake("torch.optim.SGD inside SGD", 6, "optimisers.py",
+            "            parameter.sub_(self.lr * direction)\n",
+            "            torch.optim.SGD([parameter], lr=self.lr).step()\n", "own_optimiser"),
+    Mistake("dropout left on at step 0", 8, "sanity.py", "    model.eval()\n", "", "start_eval"),
+    Mistake("the step-0 loss recorded with a graph", 8, "sanity.py",
+            "    with torch.no_grad():\n        return loss_fn(model(images), labels).item()\n",
+            "    return loss_fn(model(images), labels).item()\n", "start_no_grad"),
+    Mistake("overfitting without zero_grad", 8, "sanity.py", "        optimizer.zero_grad()\n", "", "overfit_loop"),
+    Mistake("overfitting in eval mode", 8, "sanity.py", "    model.train()\n", "", "overfit_train_mode"),
+    Mistake("losses kept as tensors", 8, "sanity.py", "losses.append(loss.item())", "losses.append(loss)", "start_float"),
+]
+MISTAKES += CONCEPT_MISTAKES

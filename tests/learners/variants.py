@@ -240,7 +240,7 @@ DROPOUT_AFTER_POOLING = {
     ],
 }
 
-# prepare_drawing written from the three hints of exercise 5, step by step, nothing more.
+# prepare_drawing written from the three hints of exercise 12, step by step, nothing more.
 AS_THE_HINTS_SAY = {
     "preprocess.py": [
         """\
@@ -299,6 +299,132 @@ ZERO_GRAD_AFTER_STEP = {
     ],
 }
 
+# the concept exercises written another way: explicit loops, library building blocks, other formulas
+LOOPS_AND_BUILDING_BLOCKS = {
+    "tensors.py": [
+        """\
+    count = 0
+    mean = torch.zeros((), dtype=torch.float64)
+    spread = torch.zeros((), dtype=torch.float64)
+    for batch in batches:  # Chan et al.'s update: merge each batch's mean and spread into the running ones
+        values = batch.flatten().double()
+        batch_mean = values.mean()
+        batch_spread = ((values - batch_mean) ** 2).sum()
+        total = count + values.numel()
+        delta = batch_mean - mean
+        mean = mean + delta * values.numel() / total
+        spread = spread + batch_spread + delta**2 * count * values.numel() / total
+        count = total
+    return float(mean), float((spread / count).sqrt())
+""",
+        """\
+    import math
+
+    return dataset_size // batch_size if drop_last else math.ceil(dataset_size / batch_size)
+""",
+    ],
+    "convolution.py": [
+        """\
+    import math
+
+    return math.floor((size + 2 * padding - kernel_size) / stride) + 1
+""",
+        """\
+    padded = F.pad(input, [padding] * 4)
+    kernel_height, kernel_width = weight.shape[2:]
+    rows = conv_output_size(input.shape[2], kernel_height, stride, padding)
+    columns = conv_output_size(input.shape[3], kernel_width, stride, padding)
+    output = torch.empty(input.shape[0], weight.shape[0], rows, columns)
+    for i in range(rows):
+        for j in range(columns):
+            window = padded[:, :, i * stride : i * stride + kernel_height, j * stride : j * stride + kernel_width]
+            output[:, :, i, j] = (window.unsqueeze(1) * weight.unsqueeze(0)).sum(dim=(2, 3, 4))
+    return output if bias is None else output + bias[None, :, None, None]
+""",
+        """\
+    step = stride or kernel_size
+    return input.unfold(2, kernel_size, step).unfold(3, kernel_size, step).amax(dim=(-2, -1))
+""",
+    ],
+    "losses.py": [
+        """\
+    return input - torch.logsumexp(input, dim=dim, keepdim=True)
+""",
+        """\
+    one_hot = torch.nn.functional.one_hot(target, input.shape[1]).to(input.dtype)
+    return -(log_softmax(input, 1) * one_hot).sum(dim=1).mean()
+""",
+        """\
+    import math
+
+    # the right class scores e¹ after the second softmax, the others e⁰ = 1: -log(e / (e + C - 1))
+    return math.log(math.e + num_classes - 1) - 1
+""",
+    ],
+    "backprop.py": [
+        """\
+    hidden = torch.einsum("nd,hd->nh", inputs, w1) + b1
+    activations = torch.where(hidden > 0, hidden, torch.zeros_like(hidden))
+    scores = torch.einsum("nh,ch->nc", activations, w2) + b2
+    probabilities = scores.softmax(dim=1)
+    batch = torch.arange(len(targets))
+    loss = -probabilities[batch, targets].log().mean()
+    d_scores = probabilities.clone()
+    d_scores[batch, targets] -= 1
+    d_scores /= len(targets)
+    d_hidden = torch.einsum("nc,ch->nh", d_scores, w2) * (hidden > 0)
+    return loss, Gradients(w1=torch.einsum("nh,nd->hd", d_hidden, inputs), b1=d_hidden.sum(0),
+                           w2=torch.einsum("nc,nh->ch", d_scores, activations), b2=d_scores.sum(0))
+""",
+        """\
+    gradient = torch.empty_like(input)
+    for index in range(input.numel()):
+        step = torch.zeros_like(input)
+        step.view(-1)[index] = eps
+        gradient.view(-1)[index] = (float(function(input + step)) - float(function(input - step))) / (2 * eps)
+    return gradient
+""",
+    ],
+    "optimisers.py": [
+        """\
+            buffer = state.get("momentum_buffer")
+            if self.momentum and buffer is not None:
+                buffer = buffer * self.momentum + parameter.grad
+            else:
+                buffer = parameter.grad.clone()
+            state["momentum_buffer"] = buffer
+            parameter.add_(buffer, alpha=-self.lr)
+""",
+        """\
+            t = state["step"]
+            if t == 1:
+                state["m"], state["v"] = torch.zeros_like(parameter), torch.zeros_like(parameter)
+            state["m"].lerp_(parameter.grad, 1 - beta1)
+            state["v"].mul_(beta2).addcmul_(parameter.grad, parameter.grad, value=1 - beta2)
+            denominator = (state["v"] / (1 - beta2**t)).sqrt().add_(self.eps)
+            parameter.addcdiv_(state["m"], denominator, value=-self.lr / (1 - beta1**t))
+""",
+    ],
+    "sanity.py": [
+        """\
+    model.train(False)
+    with torch.inference_mode():
+        return float(loss_fn(model(images), labels))
+""",
+        """\
+    losses = []
+    model.train(True)
+    while len(losses) < steps:
+        loss = loss_fn(model(images), labels)
+        optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        optimizer.step()
+        losses += [float(loss.detach())]
+    return losses
+""",
+    ],
+}
+
 VARIANTS = {
     "zero_grad after the step": ZERO_GRAD_AFTER_STEP,
     "nn.Sequential style": SEQUENTIAL,
@@ -308,4 +434,5 @@ VARIANTS = {
     "writer.flush() and keyword arguments": FLUSHING_WRITER,
     "Dropout2d after pooling, model and images moved in predict": DROPOUT_AFTER_POOLING,
     "preprocessing exactly as the hints say": AS_THE_HINTS_SAY,
+    "concept exercises with loops and other building blocks": LOOPS_AND_BUILDING_BLOCKS,
 }

@@ -1,4 +1,4 @@
-"""Checks of exercise 5, preparing your own drawing (exercises/preprocess.py), on synthetic drawings."""
+"""Checks of exercise 12, preparing your own drawing (exercises/preprocess.py), on synthetic drawings."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from PIL import Image
 from grader.checks import expect
 from solutions.data import MNIST_MEAN, MNIST_STD
 
-pytestmark = pytest.mark.ex5
+pytestmark = pytest.mark.ex12
 
 BACKGROUND = -MNIST_MEAN / MNIST_STD  # a black pixel after normalisation
 

@@ -1,4 +1,4 @@
-"""Checks of exercise 4, inference (exercises/inference.py), with a trained reference model."""
+"""Checks of exercise 11, inference (exercises/inference.py), with a trained reference model."""
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ from grader.checks import expect
 from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
-pytestmark = pytest.mark.ex4
+pytestmark = pytest.mark.ex11
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -1,4 +1,4 @@
-"""Checks of exercise 3, TensorBoard (exercises/monitor.py)."""
+"""Checks of exercise 9, TensorBoard (exercises/monitor.py)."""
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -6,7 +6,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from grader.checks import expect
 
-pytestmark = pytest.mark.ex3
+pytestmark = pytest.mark.ex9
 
 
 class RecordingWriter(SummaryWriter):

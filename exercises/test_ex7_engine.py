@@ -1,4 +1,4 @@
-"""Checks of exercise 2, train and test (exercises/engine.py), on real MNIST with the reference CNN."""
+"""Checks of exercise 7, train and test (exercises/engine.py), on real MNIST with the reference CNN."""
 
 import math
 
@@ -9,7 +9,7 @@ from grader.checks import expect
 from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
-pytestmark = pytest.mark.ex2
+pytestmark = pytest.mark.ex7
 
 
 class GradientRecorder(torch.optim.SGD):

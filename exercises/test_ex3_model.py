@@ -1,4 +1,4 @@
-"""Checks of exercise 1, build the CNN (exercises/model.py)."""
+"""Checks of exercise 3, build the CNN (exercises/model.py)."""
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ from torch import nn
 from grader.checks import CheckFailed, expect
 from solutions.model import CNN
 
-pytestmark = pytest.mark.ex1
+pytestmark = pytest.mark.ex3
 
 
 def build(learner, **options) -> nn.Module:

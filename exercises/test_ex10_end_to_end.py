@@ -1,11 +1,11 @@
-"""Checks of exercise 6, end to end: your model, loops and logging train on the full MNIST."""
+"""Checks of exercise 10, end to end: your model, loops and logging train on the full MNIST."""
 
 import pytest
 import torch
 
 from grader.checks import expect
 
-pytestmark = pytest.mark.ex6
+pytestmark = pytest.mark.ex10
 
 DEVICES = [
     pytest.param("cpu"),

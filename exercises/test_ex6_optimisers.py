@@ -1,0 +1,127 @@
+"""Checks of exercise 6, SGD and Adam by hand (exercises/optimisers.py)."""
+
+import pytest
+import torch
+
+from grader.checks import expect, library_use
+
+pytestmark = pytest.mark.ex6
+
+STEPS = 8
+
+
+def parameters(seed: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(4, 3, generator=generator).requires_grad_(), torch.randn(3, generator=generator).requires_grad_()]
+
+
+def loss_of(params: list[torch.Tensor], step: int) -> torch.Tensor:
+    """A loss whose gradients change size and sign from step to step, some of them tiny."""
+    weight, bias = params
+    return ((weight.sin() * (step - 3.5)).sum() + (bias - 0.1 * step).square().sum() * 1e-3
+            + (weight[0] * 1e-4).sum() * (-1) ** step)
+
+
+def run(make_optimizer, params: list[torch.Tensor], steps: int = STEPS) -> list[list[torch.Tensor]]:
+    """The parameters after each step of ``steps`` steps on :func:`loss_of`."""
+    optimizer = make_optimizer(params)
+    history = []
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss_of(params, step).backward()
+        optimizer.step()
+        history.append([parameter.detach().clone() for parameter in params])
+    return history
+
+
+def first_difference(found, expected) -> tuple[int, float] | None:
+    """The first step (from 1) at which the parameters differ, and by how much; ``None`` when they agree."""
+    for step, (mine, theirs) in enumerate(zip(found, expected), start=1):
+        difference = max((a - b).abs().max().item() for a, b in zip(mine, theirs))
+        if difference > 1e-5:
+            return step, difference
+    return None
+
+
+def learner_run(learner, name: str, hint: str, seed: int, **settings):
+    optimizer = learner.get("optimisers", name, kind="class")
+    with learner.running(hint):
+        return run(lambda params: optimizer(params, **settings), parameters(seed))
+
+
+def reference_run(optimizer, seed: int, **settings):
+    return run(lambda params: optimizer(params, **settings), parameters(seed))
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.01])
+def test_sgd_equals_torchs(learner, lr):
+    """SGD without momentum takes torch.optim.SGD's steps"""
+    found = learner_run(learner, "SGD", "sgd", seed=0, lr=lr)
+    differs = first_difference(found, reference_run(torch.optim.SGD, seed=0, lr=lr))
+    expect(differs is None, "sgd", f"torch.optim.SGD(lr={lr})'s parameters after each of {STEPS} steps",
+           differs and f"a difference of {differs[1]:.3g} after step {differs[0]}")
+
+
+@pytest.mark.parametrize("momentum", [0.9, 0.5])
+def test_sgd_with_momentum_equals_torchs(learner, momentum):
+    """SGD with momentum keeps torch.optim.SGD's running buffer"""
+    found = learner_run(learner, "SGD", "momentum", seed=1, lr=0.05, momentum=momentum)
+    differs = first_difference(found, reference_run(torch.optim.SGD, seed=1, lr=0.05, momentum=momentum))
+    hint = "momentum_first_step" if differs and differs[0] == 1 else "momentum"
+    expect(differs is None, hint, f"torch.optim.SGD(lr=0.05, momentum={momentum})'s parameters after each step",
+           differs and f"a difference of {differs[1]:.3g} after step {differs[0]}")
+
+
+@pytest.mark.parametrize("settings", [{"lr": 0.01}, {"lr": 0.1, "betas": (0.8, 0.99)}, {"lr": 0.01, "eps": 1e-3}],
+                         ids=["defaults", "betas", "eps"])
+def test_adam_equals_torchs(learner, settings):
+    """Adam takes torch.optim.Adam's steps, bias correction included"""
+    found = learner_run(learner, "Adam", "adam", seed=2, **settings)
+    differs = first_difference(found, reference_run(torch.optim.Adam, seed=2, **settings))
+    if differs is None:
+        return
+    uncorrected = first_difference(found, run(lambda params: UncorrectedAdam(params, **settings), parameters(2)))
+    hint = "bias_correction" if uncorrected is None else "adam_eps" if "eps" in settings else "adam"
+    expect(False, hint, f"torch.optim.Adam({', '.join(f'{k}={v}' for k, v in settings.items())})'s parameters "
+           "after each step", f"a difference of {differs[1]:.3g} after step {differs[0]}")
+
+
+class UncorrectedAdam:
+    """Adam without bias correction: the likeliest mistake, to recognise it."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+
+    def zero_grad(self):
+        for parameter in self.params:
+            parameter.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        for parameter, (mean, mean_of_squares) in zip(self.params, self.moments):
+            mean.mul_(self.betas[0]).add_((1 - self.betas[0]) * parameter.grad)
+            mean_of_squares.mul_(self.betas[1]).add_((1 - self.betas[1]) * parameter.grad.square())
+            parameter.sub_(self.lr * mean / (mean_of_squares.sqrt() + self.eps))
+
+
+def test_parameters_without_gradients_stay(learner):
+    """a parameter that got no gradient is left alone"""
+    for name in ("SGD", "Adam"):
+        used, unused = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+        with learner.running("no_grad_skipped"):
+            optimizer = learner.get("optimisers", name, kind="class")([used, unused], lr=0.1)
+            optimizer.zero_grad()
+            (used * torch.arange(3.0)).sum().backward()
+            optimizer.step()
+        expect(torch.equal(unused.detach(), torch.ones(3)), "no_grad_skipped",
+               f"{name}: a parameter with no gradient unchanged", unused.detach().tolist())
+
+
+def test_steps_are_written_by_hand(learner):
+    """SGD and Adam update the parameters themselves, without torch.optim"""
+    with library_use() as used:
+        learner_run(learner, "SGD", "sgd", seed=0, lr=0.1, momentum=0.9)
+        learner_run(learner, "Adam", "adam", seed=0, lr=0.1)
+    borrowed = sorted(name for name in used if name.startswith("torch.optim") or name.startswith("_fused"))
+    expect(not borrowed, "own_optimiser", "no torch.optim optimiser inside SGD or Adam", ", ".join(borrowed))

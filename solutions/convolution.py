@@ -1,0 +1,70 @@
+"""Convolution and max-pooling written out, as ``F.conv2d`` and ``F.max_pool2d`` compute them (exercise 2).
+
+Both slide a window over the image. A convolution multiplies the window by a kernel
+and adds everything up; max-pooling keeps the window's largest value. Neither flips
+the kernel: what deep learning calls convolution is, strictly, cross-correlation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """How many positions a window of ``kernel_size`` takes along a side of ``size`` pixels.
+
+    The side is first padded by ``padding`` pixels at both ends; the window then
+    moves ``stride`` pixels at a time and never hangs over the edge:
+    ``(size + 2 * padding - kernel_size) // stride + 1``.
+    """
+    # BEGIN SOLUTION ex2
+    return (size + 2 * padding - kernel_size) // stride + 1
+    # END SOLUTION
+
+
+def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+           stride: int = 1, padding: int = 0) -> torch.Tensor:
+    """``F.conv2d`` for square strides and paddings, written with tensor slicing.
+
+    Args:
+        input: images ``(N, C_in, H, W)``.
+        weight: kernels ``(C_out, C_in, kH, kW)``.
+        bias: one number per output channel ``(C_out,)``, or ``None``.
+        stride: how far the window moves between positions, in both directions.
+        padding: zeros added on every side before sliding.
+
+    Returns:
+        ``(N, C_out, H_out, W_out)``, with ``H_out = conv_output_size(H, kH, stride, padding)``.
+    """
+    # BEGIN SOLUTION ex2
+    images = F.pad(input, (padding, padding, padding, padding))
+    out_channels, _, kernel_height, kernel_width = weight.shape
+    height = conv_output_size(images.shape[2], kernel_height, stride)
+    width = conv_output_size(images.shape[3], kernel_width, stride)
+    output = input.new_zeros(input.shape[0], out_channels, height, width)
+    for row in range(kernel_height):
+        for column in range(kernel_width):
+            # every window's pixel (row, column) at once: (N, C_in, H_out, W_out)
+            pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]
+            output += torch.einsum("nchw,oc->nohw", pixels, weight[:, :, row, column])
+    if bias is not None:
+        output += bias.view(1, -1, 1, 1)
+    return output
+    # END SOLUTION
+
+
+def max_pool2d(input: torch.Tensor, kernel_size: int, stride: int | None = None) -> torch.Tensor:
+    """``F.max_pool2d`` without padding: the largest value of each ``kernel_size`` window.
+
+    ``stride`` defaults to ``kernel_size``, so that the windows tile the image
+    without overlapping; windows that would hang over the edge are left out.
+    """
+    # BEGIN SOLUTION ex2
+    stride = kernel_size if stride is None else stride
+    height = conv_output_size(input.shape[2], kernel_size, stride)
+    width = conv_output_size(input.shape[3], kernel_size, stride)
+    windows = [input[:, :, row : row + stride * height : stride, column : column + stride * width : stride]
+               for row in range(kernel_size) for column in range(kernel_size)]
+    return torch.stack(windows).amax(dim=0)
+    # END SOLUTION
