@@ -13,6 +13,7 @@ from grader.plugin import (  # noqa: F401 - pytest finds hooks and fixtures by n
     learner,
     pytest_addoption,
     pytest_collection_finish,
+    pytest_collection_modifyitems,
     pytest_configure,
     pytest_report_header,
     pytest_runtest_call,
