@@ -31,7 +31,7 @@ def learner_conv2d(learner, images, weight, bias, stride, padding, hint="conv"):
 def conv_diagnosis(images, weight, bias, stride, padding, found) -> str:
     """The hint for a convolution that differs from F.conv2d: the likeliest mistake first."""
     def same(expected):
-        return isinstance(found, torch.Tensor) and found.shape == expected.shape and torch.allclose(found, expected, atol=1e-4)
+        return matches(found, expected)
 
     if same(F.conv2d(images, weight.flip(-2, -1), bias, stride, padding)):
         return "flipped_kernel"
@@ -48,6 +48,12 @@ def conv_diagnosis(images, weight, bias, stride, padding, found) -> str:
     return "conv"
 
 
+def matches(found, expected, atol: float = 1e-4) -> bool:
+    """Whether ``found`` holds ``expected``'s values, in whatever floating-point type."""
+    return (isinstance(found, torch.Tensor) and found.shape == expected.shape
+            and torch.allclose(found.to(expected.dtype), expected, atol=atol))
+
+
 def describe(tensor) -> str:
     if not isinstance(tensor, torch.Tensor):
         return f"a {type(tensor).__name__}, not a tensor"
@@ -61,8 +67,9 @@ def test_conv2d_equals_torchs(learner, case):
     expected = F.conv2d(images, weight, bias, stride=stride, padding=padding)
     found = learner_conv2d(learner, images, weight, bias, stride, padding)
     shape_right = isinstance(found, torch.Tensor) and found.shape == expected.shape
-    right = shape_right and torch.allclose(found, expected, atol=1e-4)
-    difference = f"a largest difference of {(found - expected).abs().max().item():.3g}" if shape_right else describe(found)
+    right = matches(found, expected)
+    difference = (f"a largest difference of {(found.to(expected.dtype) - expected).abs().max().item():.3g}"
+                  if shape_right else describe(found))
     expect(right, conv_diagnosis(images, weight, bias, stride, padding, found),
            f"F.conv2d's output, shape {tuple(expected.shape)}, stride {stride}, padding {padding}", difference)
 
@@ -72,8 +79,7 @@ def test_conv2d_without_bias(learner):
     images, weight, _, stride, padding = random_case(CONVOLUTIONS[1], seed=5)
     found = learner_conv2d(learner, images, weight, None, stride, padding, hint="bias")
     expected = F.conv2d(images, weight)
-    expect(isinstance(found, torch.Tensor) and found.shape == expected.shape and torch.allclose(found, expected, atol=1e-4),
-           "bias", "F.conv2d's output without a bias", describe(found))
+    expect(matches(found, expected), "bias", "F.conv2d's output without a bias", describe(found))
 
 
 def test_conv2d_is_written_by_hand(learner):
@@ -113,12 +119,11 @@ def test_max_pool2d_equals_torchs(learner, case):
     with learner.running("pool"):
         found = learner.get("convolution", "max_pool2d")(images, kernel_size, stride)
     shape_right = isinstance(found, torch.Tensor) and found.shape == expected.shape
-    right = shape_right and torch.allclose(found, expected)
-    if right:
+    if matches(found, expected, atol=1e-6):
         return
     if stride is None and isinstance(found, torch.Tensor) and found.shape == F.max_pool2d(images, kernel_size, 1).shape:
         hint = "pool_stride"
-    elif shape_right and torch.allclose(found, F.avg_pool2d(images, kernel_size, stride), atol=1e-5):
+    elif matches(found, F.avg_pool2d(images, kernel_size, stride), atol=1e-5):
         hint = "pool_max"
     elif not shape_right:
         hint = "pool_stride" if stride is not None else "pool_shape"

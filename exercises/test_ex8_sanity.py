@@ -91,9 +91,9 @@ def test_overfit_one_batch_trains_like_lesson_5s_loop(learner, reference, one_ba
 
 
 def test_overfitting_one_batch_reaches_near_zero(learner, one_batch, loss_fn):
-    """a healthy CNN overfits 16 images: its loss falls below 0.05 within 60 steps"""
+    """a healthy CNN overfits 16 images: its loss falls below 0.05 within 30 steps"""
     model = fresh_model(conv_dropout=0.0, fc_dropout=0.0)
     with learner.running("overfit"):
-        losses = overfit(learner, model, one_batch, loss_fn, steps=60, lr=1e-2)
+        losses = overfit(learner, model, one_batch, loss_fn, steps=30, lr=1e-2)
     final = losses[-1] if isinstance(losses, list) and losses else float("nan")
-    expect(final < 0.05, "overfit_loop", "a loss below 0.05 after 60 steps", f"{final:.3f}")
+    expect(final < 0.05, "overfit_loop", "a loss below 0.05 after 30 steps", f"{final:.3f}")

@@ -24,7 +24,7 @@ from grader.submissions import MAX_FILE_BYTES, find_submissions, read_zip
 from tests.learners.variants import VARIANTS
 from tests.test_grader import edit, learner_tree, replace_blocks
 
-TIMEOUT = 120  # seconds per submission: long enough for a complete one on a busy machine, short for the loop
+TIMEOUT = 180  # seconds per submission: long enough for a complete one (twelve exercises) on a busy machine, short for the loop
 pytestmark = pytest.mark.timeout(20 * TIMEOUT)  # the first test also waits for the whole class to be graded
 ALL = [f"ex{number}" for number in exercises()]
 
