@@ -8,6 +8,9 @@ A lesson asks for an exercise's hints with a line ending in ``<!-- hints ex2 -->
 reader of the raw file sees); the site shows the hints from ``grader/exercises.toml``,
 the one place they are written, instead of that line.
 
+The Look inside page's ``weights.json`` is exported at build time from the course's
+trained network (``docs/site_network.py``).
+
 Math is written ``$...$`` or ``$$...$$``; ``pymdownx.arithmatex`` finds it (never
 inside code) and this hook turns it into MathML at build time, which browsers draw
 natively, so the site needs no JavaScript renderer and works offline.
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
 from grader.catalog import exercise  # noqa: E402
 from notebooks import notebook_text  # noqa: E402
+from site_network import weights_json  # noqa: E402
 
 
 def on_files(files: Files, config) -> Files:
@@ -44,6 +48,7 @@ def on_files(files: Files, config) -> Files:
         if LESSON_PAGE.match(path.relative_to(ROOT).as_posix()):
             notebook = path.relative_to(ROOT).with_suffix(".ipynb").as_posix()
             files.append(File.generated(config, notebook, content=notebook_text(path)))
+    files.append(File.generated(config, "look-inside/weights.json", content=weights_json()))
     return files
 
 
