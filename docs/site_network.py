@@ -1,7 +1,7 @@
 """The trained network the website's Look inside page runs, exported at build time.
 
 The site shows the course's own network: the fast recipe trained on real MNIST
-(seed 1), about 15 seconds on a laptop CPU, done once and cached in
+(seed 1, the run ``python -m solutions train`` makes), once, and cached in
 ``.cache/site-network.pt`` (delete it to train again). Set
 ``MNIST_COURSE_SITE_CHECKPOINT`` to build the site with another checkpoint instead.
 MNIST is found as everywhere in the course (``MNIST_COURSE_DATA``, else ``./data``).
