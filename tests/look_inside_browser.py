@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from tests.drawing_pad_browser import DIGITS as PAD_DIGITS, Stroke
-from tests.test_site import CHROMIUM_ARGS, ROOT
+from tests.test_site import CHROMIUM_ARGS, ROOT, watched_page
 
 __all__ = ["CHROMIUM_ARGS", "DIGITS", "TEST_IMAGES", "build_site", "canvas_rgba", "draw", "drawn_from_test_digit",
            "open_look_inside", "page_forward", "page_prepare", "serve", "touch_draw"]
@@ -72,15 +72,9 @@ def build_site(out: Path) -> Path:
 
 
 def open_look_inside(context, base_url: str):
-    """Open the page in ``context``; return it once the network is loaded, and a list collecting its problems
-    and every request that left the site's host."""
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
-    page.on("request", lambda request: request.url.startswith((base_url, "data:", "blob:"))
-            or problems.append(f"request left the host: {request.url}"))
+    """Open the page in ``context``; return it once the network is loaded, and the list of its problems,
+    requests that leave the site's host among them (see :func:`tests.test_site.watched_page`)."""
+    page, problems = watched_page(context, base_url)
     page.goto(base_url + "look-inside/", wait_until="load")
     page.wait_for_function(READY)
     return page, problems
