@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from latex2mathml.converter import convert as latex_to_mathml
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ LESSON_PAGE = re.compile(r"^lessons/\d\d-[^/]+\.md$")
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
 from grader.catalog import exercise  # noqa: E402
+from solutions.errors import CourseError  # noqa: E402
 from notebooks import notebook_text  # noqa: E402
 from site_network import weights_json  # noqa: E402
 
@@ -48,8 +50,16 @@ def on_files(files: Files, config) -> Files:
         if LESSON_PAGE.match(path.relative_to(ROOT).as_posix()):
             notebook = path.relative_to(ROOT).with_suffix(".ipynb").as_posix()
             files.append(File.generated(config, notebook, content=notebook_text(path)))
-    files.append(File.generated(config, "look-inside/weights.json", content=weights_json()))
+    files.append(File.generated(config, "look-inside/weights.json", content=look_inside_weights()))
     return files
+
+
+def look_inside_weights() -> str:
+    """The Look inside page's weights file; a missing MNIST or a bad checkpoint stops the build with one line."""
+    try:
+        return weights_json()
+    except CourseError as error:
+        raise PluginError(f"the Look inside page needs the course's trained network: {error}") from None
 
 
 def notebook_link(markdown: str, page) -> str:
