@@ -312,7 +312,10 @@ const CANVAS = 280, PEN_WIDTH = 18;  // as the drawing pad of `python -m solutio
 
 function paint(canvas, values, size, colour) {
   const pen = canvas.getContext("2d"), image = pen.createImageData(size, size);
-  for (let i = 0; i < size * size; i++) image.data.set([...colour(values[i]), 255], 4 * i);
+  for (let i = 0; i < size * size; i++) {
+    const [red, green, blue] = colour(values[i]);
+    image.data[4 * i] = red; image.data[4 * i + 1] = green; image.data[4 * i + 2] = blue; image.data[4 * i + 3] = 255;
+  }
   pen.putImageData(image, 0, 0);
 }
 
