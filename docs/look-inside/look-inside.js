@@ -231,21 +231,23 @@ function decode(base64) {
 }
 
 // The network in a weights file written by `python -m solutions export`; throws an Error that says what is wrong.
-function loadNetwork(document) {
-  if (!document || document.format !== FORMAT) {
+function loadNetwork(file) {
+  if (!file || file.format !== FORMAT) {
     throw new Error("this is not a weights file of the course: write one with python -m solutions export");
+  }
+  if (typeof file.mean !== "number" || typeof file.std !== "number") {
+    throw new Error("the weights file does not say how its inputs are scaled (mean, std)");
   }
   const weights = {};
   for (const [name, shape] of Object.entries(LAYERS)) {
-    const record = document.layers && document.layers[name];
+    const record = file.layers && file.layers[name];
     if (!record || JSON.stringify(record.shape) !== JSON.stringify(shape)) {
       throw new Error(`the weights file has no ${name} of shape [${shape}]: it is not the course's CNN`);
     }
     weights[name] = decode(record.data);
     if (weights[name].length !== shape.reduce((a, b) => a * b)) throw new Error(`the weights file's ${name} is cut short`);
   }
-  return {weights, normalize: document.normalize !== false, mean: document.mean, std: document.std,
-          source: document.source || {}};
+  return {weights, normalize: file.normalize !== false, mean: file.mean, std: file.std, source: file.source || {}};
 }
 
 // A convolution (no padding, stride 1), then max-pool 2, then ReLU: one stage of CNN.forward.
@@ -537,16 +539,16 @@ class LookInside {
 const root = document.getElementById("look-inside");
 if (root) {
   const page = new LookInside(root);
-  const ready = fetch(root.dataset.weights)
+  fetch(root.dataset.weights)
     .then((response) => {
       if (!response.ok) throw new Error(`${root.dataset.weights} is missing (HTTP ${response.status})`);
       return response.json();
     })
-    .then((document_) => {
-      const network = loadNetwork(document_);
+    .then((file) => {
+      const network = loadNetwork(file);
       const accuracy = network.source.accuracy ? `, ${Number(network.source.accuracy).toFixed(2)}% on the MNIST test set` : "";
       page.use(network, `The network of ${network.source.name || "the course"} is reading${accuracy}. Draw a digit.`);
     })
     .catch((error) => page.status(`The network could not be loaded: ${error.message}.`, true));
-  window.lookInside = {page, ready, prepare, forward, loadNetwork};
+  window.lookInside = {page, prepare, forward, loadNetwork};  // for the tests and the benchmark
 }
