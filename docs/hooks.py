@@ -8,6 +8,9 @@ A lesson asks for an exercise's hints with a line ending in ``<!-- hints ex7 -->
 reader of the raw file sees); the site shows the hints from ``grader/exercises.toml``,
 the one place they are written, instead of that line.
 
+The Look inside page's ``weights.json`` is exported at build time from the course's
+trained network (``docs/site_network.py``).
+
 Math is written ``$...$`` or ``$$...$$``; ``pymdownx.arithmatex`` finds it (never
 inside code) and this hook turns it into MathML at build time, which browsers draw
 natively, so the site needs no JavaScript renderer and works offline.
@@ -21,6 +24,7 @@ import sys
 from pathlib import Path
 
 from latex2mathml.converter import convert as latex_to_mathml
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +37,9 @@ LESSON_PAGE = re.compile(r"^lessons/\d\d-[^/]+\.md$")
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
 from grader.catalog import exercise  # noqa: E402
+from solutions.errors import CourseError  # noqa: E402
 from notebooks import notebook_text  # noqa: E402
+from site_network import weights_json  # noqa: E402
 
 
 def on_files(files: Files, config) -> Files:
@@ -44,7 +50,16 @@ def on_files(files: Files, config) -> Files:
         if LESSON_PAGE.match(path.relative_to(ROOT).as_posix()):
             notebook = path.relative_to(ROOT).with_suffix(".ipynb").as_posix()
             files.append(File.generated(config, notebook, content=notebook_text(path)))
+    files.append(File.generated(config, "look-inside/weights.json", content=look_inside_weights()))
     return files
+
+
+def look_inside_weights() -> str:
+    """The Look inside page's weights file; a missing MNIST or a bad checkpoint stops the build with one line."""
+    try:
+        return weights_json()
+    except CourseError as error:
+        raise PluginError(f"the Look inside page needs the course's trained network: {error}") from None
 
 
 def notebook_link(markdown: str, page) -> str:

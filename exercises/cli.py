@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m solutions train|evaluate|predict``.
+"""The instructor's command line: ``python -m solutions train|evaluate|predict|export``.
 
 Each command parses its options and calls the functions the tests call directly.
 """
@@ -17,6 +17,7 @@ from .checkpoint import load_checkpoint
 from .data import DATA_ENV_VAR, load_split, match_input_scale, tensor_batches, to_model_input
 from .device import DEVICE_CHOICES, select_device
 from .errors import CourseError
+from .export import export_weights
 from .inference import plot_prediction, predict
 from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name
 from .preprocess import grayscale_pixels, load_image, prepare_drawing
@@ -135,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("--figure", type=figure,
                                 help="save the first input, its 28x28 version and the probabilities as this PNG")
     _add_common(predict_parser)
+
+    export_parser = commands.add_parser("export", help="write a checkpoint's weights for the website's Look inside page")
+    export_parser.add_argument("--checkpoint", required=True, help="a checkpoint saved by train")
+    export_parser.add_argument("--out", required=True, help="the weights file to write, e.g. weights.json")
     return parser
 
 
@@ -231,7 +236,15 @@ def report_predictions(model: torch.nn.Module, inputs: list[tuple[str, torch.Ten
         print(f"Figure of {name} saved to {figure}")
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
+def run_export(args: argparse.Namespace) -> int:
+    """``export``: the weights file the website's Look inside page reads."""
+    out = export_weights(args.checkpoint, args.out)
+    print(f"Weights of {args.checkpoint} written to {out} ({out.stat().st_size // 1024} KiB). "
+          "Open it on the course website's Look inside page with \"Use your own network\".")
+    return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "export": run_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

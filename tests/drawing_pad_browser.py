@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.test_site import CHROMIUM_ARGS, ROOT
+from tests.test_site import CHROMIUM_ARGS, ROOT, watched_page
 
 __all__ = ["CHROMIUM_ARGS", "DIGITS", "answer", "draw", "open_pad", "running_pad"]
 
@@ -99,15 +99,7 @@ def running_pad(checkpoint: Path, package: str = "solutions", timeout: float = 1
 
 def open_pad(browser, url: str):
     """Load the page; return it and every problem seen: console errors, failed requests, outside hosts."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
-    page.on("request", lambda request: request.url.startswith((url, "data:", "blob:"))
-            or problems.append(f"request to another host: {request.url}"))
-    page.on("response", lambda response: response.status >= 400 and problems.append(
-        f"HTTP {response.status}: {response.url}"))
+    page, problems = watched_page(browser, url, viewport={"width": 1280, "height": 900})
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     page.wait_for_function("() => document.querySelector('#pad canvas')?.clear", timeout=30_000)

@@ -88,15 +88,25 @@ def test_site_has_every_lesson_and_api_page(site: Path) -> None:
     assert {"index.html", "getting-started/index.html", "exercises/index.html", "instructors/index.html"} <= set(names)
 
 
-def open_page(browser, url: str):
-    """Load ``url``; return the page and every problem seen: console errors, page errors, failed requests."""
-    page = browser.new_page()
+def watched_page(browser, host: str, **options):
+    """A new page (of a browser or a browser context) and the list of every problem it will show: console
+    errors, page errors, failed requests, HTTP errors, and requests to anywhere but ``host``."""
+    page = browser.new_page(**options)
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    page.on("request", lambda request: request.url.startswith((host, "data:", "blob:"))
+            or problems.append(f"request to another host: {request.url}"))
     page.on("response", lambda response: response.status >= 400 and problems.append(
         f"HTTP {response.status}: {response.url}"))
+    return page, problems
+
+
+def open_page(browser, url: str):
+    """Load ``url``; return the page and every problem seen (see :func:`watched_page`)."""
+    split = urlsplit(url)
+    page, problems = watched_page(browser, f"{split.scheme}://{split.netloc}/")
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     return page, problems

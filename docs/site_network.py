@@ -1,0 +1,48 @@
+"""The trained network the website's Look inside page runs, exported at build time.
+
+The site shows the course's own network: the fast recipe trained on real MNIST
+(seed 1, the run ``python -m solutions train`` makes), once, and cached in
+``.cache/site-network.pt`` (delete it to train again). Set
+``MNIST_COURSE_SITE_CHECKPOINT`` to build the site with another checkpoint instead.
+MNIST is found as everywhere in the course (``MNIST_COURSE_DATA``, else ``./data``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from solutions.checkpoint import load_checkpoint
+from solutions.errors import CourseError
+from solutions.export import weights_document
+from solutions.recipes import FAST
+from solutions.training import train
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "site-network.pt"
+CHECKPOINT_ENV_VAR = "MNIST_COURSE_SITE_CHECKPOINT"
+SEED = 1
+
+
+def site_checkpoint() -> Path:
+    """The checkpoint to show: the one the environment names, else the cached fast run (trained if missing)."""
+    if os.environ.get(CHECKPOINT_ENV_VAR):
+        return Path(os.environ[CHECKPOINT_ENV_VAR])
+    try:
+        load_checkpoint(CACHE)
+    except CourseError:
+        print(f"training the fast recipe for the Look inside page (cached in {CACHE}) ...", flush=True)
+        train(FAST, torch.device("cpu"), seed=SEED, log_dir=None, progress=False, report=lambda _: None,
+              save=CACHE, overwrite=True)
+    return CACHE
+
+
+def weights_json() -> str:
+    """The weights file beside the Look inside page, from :func:`site_checkpoint`."""
+    checkpoint = site_checkpoint()
+    model, metadata = load_checkpoint(checkpoint)
+    name = "the course's fast recipe" if checkpoint == CACHE else checkpoint.name
+    return json.dumps(weights_document(model, metadata, name), separators=(",", ":"))
