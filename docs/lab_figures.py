@@ -200,8 +200,8 @@ class BatchNormCNN(CNN):
 
     def __init__(self) -> None:
         super().__init__(conv_dropout=0.1, fc_dropout=0.1)
-        self.conv1 = nn.Sequential(nn.Conv2d(1, 10, kernel_size=5), nn.BatchNorm2d(10))
-        self.conv2 = nn.Sequential(nn.Conv2d(10, 20, kernel_size=5), nn.BatchNorm2d(20))
+        self.conv1 = nn.Sequential(nn.Conv2d(1, 10, 5), nn.BatchNorm2d(10))
+        self.conv2 = nn.Sequential(nn.Conv2d(10, 20, 5), nn.BatchNorm2d(20))
 
 
 def fast_fit(model: nn.Module, batches: Iterable | None = None) -> tuple[nn.Module, dict[str, float]]:

@@ -13,6 +13,7 @@ lessons quote) to ``lessons/figures/``. Commit the output with any change to it.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import socket
@@ -304,8 +305,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stack(images: list[Image.Image]) -> Image.Image:
+    """The images one under the other, left-aligned on white: a phone's column of them."""
+    column = Image.new("RGB", (max(image.width for image in images), sum(image.height for image in images)), "white")
+    top = 0
+    for image in images:
+        column.paste(image, (0, top))
+        top += image.height
+    return column
+
+
 def tensorboard_screenshot(log_dir: Path) -> None:
-    """Start TensorBoard on ``log_dir``, photograph its scalars in headless Chromium, stop it."""
+    """Start TensorBoard on ``log_dir``, photograph its scalars in headless Chromium, stop it.
+
+    Writes the page as a desktop shows it, and its three charts one under the other for a phone.
+    """
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -330,15 +344,21 @@ def tensorboard_screenshot(log_dir: Path) -> None:
             page = browser.new_page(viewport={"width": 1100, "height": 1160})
             page.goto(url + "?darkMode=false#timeseries", wait_until="networkidle")
             page.get_by_text("Accuracy/Test").first.wait_for()
-            smoothing = page.locator("input[type=number]").first  # the settings pane's smoothing
+            smoothing = page.locator("input.slider-input[type=number]").first  # the settings pane's smoothing
             smoothing.fill("0")  # show the logged values themselves
-            smoothing.press("Enter")
+            smoothing.press("Tab")  # the field takes its value when it loses the focus
+            if smoothing.input_value() != "0":
+                raise RuntimeError("TensorBoard's smoothing could not be set to 0")
             page.get_by_label("Ignore outliers in chart scaling").uncheck()  # 4 epochs: show every point
             page.locator("button[aria-label='Close side pane']").first.click()
             page.wait_for_timeout(5000)
             page.screenshot(path=str(OUT / "tensorboard.png"))
+            cards = page.locator("card-view")
+            shots = [Image.open(io.BytesIO(cards.nth(index).screenshot())) for index in range(cards.count())]
             browser.close()
         print(f"wrote {OUT / 'tensorboard.png'}")
+        stack(shots).save(OUT / "tensorboard_phone.png")
+        print(f"wrote {OUT / 'tensorboard_phone.png'}")
     finally:
         server.terminate()
         server.wait(timeout=30)
