@@ -1,14 +1,16 @@
 """Make the lessons' figures from real runs of the reference solution.
 
-    python docs/make_figures.py            # about 7 minutes on 2 CPU cores; needs Chromium for the screenshots
+    python docs/make_figures.py            # about 7 minutes on 2 CPU cores, a few more for lab_figures.py; needs Chromium
     python docs/make_figures.py --only overfitting lab   # just those parts, updated in place in results.json
 
 Trains the notebook recipe, the same recipe with logits (the fix), the fast
 recipe, and the lessons' "try it" experiments (each a change to the fast recipe),
 chooses a learning rate on a validation split, draws the concept figures, and
 takes a screenshot of TensorBoard (started on the fast run's log, in headless
-Chromium, then stopped). It writes PNGs and ``results.json`` (every number the
-lessons quote) to ``lessons/figures/``. Commit the output with any change to it.
+Chromium, then stopped). Then it makes the short runs of ``lab_figures.py``: the
+gradient table, the diagnosing runs, the baselines and lesson 7's lab. It writes
+PNGs and ``results.json`` (every number the lessons quote) to ``lessons/figures/``.
+Commit the output with any change to it.
 """
 
 from __future__ import annotations

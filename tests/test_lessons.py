@@ -119,6 +119,10 @@ def test_lesson_2_quotes_the_measured_baselines() -> None:
     rows = table_rows(text, "| model | parameters | test accuracy |")
     assert rows == [[label, f"{run['parameters']:,}", f"{run['accuracy']:.2f}%", f"{run['loss']:.4f}",
                      f"{run['mistakes']}"] for label, run in runs.items()]
+    mlp, cnn = runs["small MLP (784 → 100 → 10)"], runs["the course's CNN"]
+    words = " ".join(text.split())
+    assert f"{mlp['parameters'] / cnn['parameters']:.1f} times the CNN's parameters" in words
+    assert mlp["mistakes"] > 2 * cnn["mistakes"], "the lesson says: more than twice as many"
 
 
 def test_lesson_7_quotes_the_measured_lab() -> None:
@@ -129,6 +133,28 @@ def test_lesson_7_quotes_the_measured_lab() -> None:
     assert rows == [[labels[name], f"{run['accuracy']:.2f}%", f"{run['loss']:.4f}",
                      *(f"{run['rotated_test_accuracy'][angle]:.2f}%" for angle in ("15", "30", "45"))]
                     for name, run in lab.items()]
+    plain, augmented, batchnorm = lab["plain"], lab["augmented"], lab["batchnorm"]
+    turned = {name: run["rotated_test_accuracy"]["45"] for name, run in lab.items()}
+    assert turned["augmented"] > turned["plain"] + 10, "the lesson says: augmentation rescues the turned digits"
+    assert augmented["accuracy"] < plain["accuracy"], "the lesson says: it costs on the upright test set"
+    assert abs(batchnorm["accuracy"] - plain["accuracy"]) < 0.2, "the lesson says: BatchNorm changes little here"
+
+
+def test_lesson_5_quotes_the_diagnosing_runs() -> None:
+    """The sanity checks, learning rates, overfitting and one-cycle numbers are those of make_figures' runs."""
+    results = json.loads(RESULTS.read_text())
+    words = " ".join((ROOT / "lessons" / "05-training-loop-and-tensorboard.md").read_text().split())
+    sanity, cycle = results["sanity_checks"], results["one_cycle"]
+    best, last = results["overfitting"]["best"], results["overfitting"]["last"]
+    assert f"step 0: loss {sanity['step0_loss']:.4f}, ln 10 = {sanity['ln10']:.4f}" in words
+    assert f"Average loss: {sanity['one_batch_loss']:.4f}, Accuracy: 64/64" in words
+    assert f"Over its {cycle['steps']:,} steps" in words and f"at step {cycle['peak_step']:,}" in words
+    assert f"to {cycle['last']:.0e}" in words and f"the peak, {cycle['peak']:.3f}" in words
+    assert f"epoch {best['epoch']} ({best['validation_loss']:.4f})" in words
+    assert f"to {last['train_loss']:.4f} at epoch {last['epoch']}" in words
+    assert last["validation_loss"] > best["validation_loss"], "the lesson says: the held-out loss creeps back up"
+    rates = results["learning_rates"]
+    assert rates["0.1"]["validation_accuracy"] < 15 < rates["0.0001"]["validation_accuracy"] < rates["0.001"]["validation_accuracy"]
 
 
 def test_lesson_7_shows_the_batchnorm_model_that_was_measured() -> None:
