@@ -215,7 +215,8 @@ OVERFLOW = """(phone) => {
       found.push(`code scrolls sideways: ${code.textContent.split("\\n")[0].slice(0, 60)}`);
     }
   }
-  for (const token of document.querySelectorAll("article pre > code span:not(.w)")) {
+  const tokens = 'article pre > code span:not(.w):not([class^="c"]):not([class^="s"])';  // not comments, strings
+  for (const token of document.querySelectorAll(tokens)) {
     if (token.textContent.trim() && token.getClientRects().length > 1) {
       found.push(`a code token breaks across lines: ${token.textContent.slice(0, 40)}`);
     }
