@@ -28,17 +28,19 @@ from tests.photos import write_all  # noqa: E402
 
 OUT = ROOT / "lessons" / "figures"
 PHOTO_DIGIT = 18  # the test set's 3 that lesson 6's other figure uses
+PHONE_WIDTH = 390  # the page as a phone shows it, for the lesson's narrow variant
 
 
 def make(checkpoint: Path, out: Path = OUT) -> dict[str, int]:
-    """Write ``drawing_pad_steps.png`` and ``drawing_pad.png``; return the photo's true and read digit."""
+    """Write ``drawing_pad_steps.png``, ``drawing_pad.png`` and its phone variant; return the photo's true and read digit."""
     test_set = load_split(train=False)
     with tempfile.TemporaryDirectory() as folder:
         [photo] = write_all("photo_exif_6", test_set.data[PHOTO_DIGIT : PHOTO_DIGIT + 1].numpy(), Path(folder))
         reading = DigitReader(checkpoint).read(load_image(photo))
-    step_strip(reading.steps, columns=len(reading.steps)).save(out / "drawing_pad_steps.png")
+    step_strip(reading.steps).save(out / "drawing_pad_steps.png")  # three to a row: readable on a phone
     print(f"wrote {out / 'drawing_pad_steps.png'}")
     screenshot(checkpoint, out / "drawing_pad.png")
+    screenshot(checkpoint, out / "drawing_pad_phone.png", width=PHONE_WIDTH)
     return {"true": int(test_set.targets[PHOTO_DIGIT]), "read": reading.digit}
 
 

@@ -11,6 +11,10 @@ the one place they are written, instead of that line.
 The Look inside page's ``weights.json`` is exported at build time from the course's
 trained network (``docs/site_network.py``).
 
+On the lesson pages every figure is a link to itself, so that a phone opens it full
+size when tapped; a figure with a ``NAME_phone.png`` beside it shows that narrow
+variant on screens up to 600 pixels wide.
+
 Math is written ``$...$`` or ``$$...$$``; ``pymdownx.arithmatex`` finds it (never
 inside code) and this hook turns it into MathML at build time, which browsers draw
 natively, so the site needs no JavaScript renderer and works offline.
@@ -33,6 +37,8 @@ HINTS = re.compile(r"^.*<!-- hints ex(\d+) -->$", re.MULTILINE)
 MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
 
 LESSON_PAGE = re.compile(r"^lessons/\d\d-[^/]+\.md$")
+IMAGE = re.compile(r'<img (?P<before>[^>]*?)src="(?P<src>[^"]+)"(?P<after>[^>]*)>')
+PHONE_WIDTH = "600px"  # up to this screen width, a figure's "_phone" variant is shown where there is one
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
@@ -49,7 +55,7 @@ def on_files(files: Files, config) -> Files:
             files.append(File(relative, str(ROOT), config["site_dir"], config["use_directory_urls"]))
         if LESSON_PAGE.match(path.relative_to(ROOT).as_posix()):
             notebook = path.relative_to(ROOT).with_suffix(".ipynb").as_posix()
-            files.append(File.generated(config, notebook, content=notebook_text(path)))
+            files.append(File.generated(config, notebook, content=notebook_text(path, config["site_url"])))
     files.append(File.generated(config, "look-inside/weights.json", content=look_inside_weights()))
     return files
 
@@ -89,8 +95,20 @@ def mathml(match: re.Match) -> str:
     return latex_to_mathml(html.unescape(match.group(2)).strip(), display=display)
 
 
+def figure(match: re.Match) -> str:
+    """A figure as a link to itself, to open it full size on a phone, with its phone variant where it has one."""
+    source = match.group("src")
+    phone = Path(source).with_name(f"{Path(source).stem}_phone.png").name
+    image = match.group(0)
+    if (LESSONS / "figures" / phone).is_file():
+        variant = source.rsplit("/", 1)[0] + "/" + phone if "/" in source else phone
+        image = f'<picture><source media="(max-width: {PHONE_WIDTH})" srcset="{variant}">{image}</picture>'
+    return f'<a class="figure-link" href="{source}">{image}</a>'
+
+
 def on_page_content(content: str, page, config, files) -> str:
-    return MATH.sub(mathml, content)
+    content = MATH.sub(mathml, content)
+    return IMAGE.sub(figure, content) if LESSON_PAGE.match(page.file.src_uri) else content
 
 
 def on_serve(server, config, builder) -> None:

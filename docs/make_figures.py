@@ -1,17 +1,21 @@
 """Make the lessons' figures from real runs of the reference solution.
 
-    python docs/make_figures.py            # about 7 minutes on 2 CPU cores; needs Chromium for the screenshots
+    python docs/make_figures.py            # about 7 minutes on 2 CPU cores, a few more for lab_figures.py; needs Chromium
+    python docs/make_figures.py --only overfitting lab   # just those parts, updated in place in results.json
 
 Trains the notebook recipe, the same recipe with logits (the fix), the fast
 recipe, and the lessons' "try it" experiments (each a change to the fast recipe),
 chooses a learning rate on a validation split, draws the concept figures, and
 takes a screenshot of TensorBoard (started on the fast run's log, in headless
-Chromium, then stopped). It writes PNGs and ``results.json`` (every number the
-lessons quote) to ``lessons/figures/``. Commit the output with any change to it.
+Chromium, then stopped). Then it makes the short runs of ``lab_figures.py``: the
+gradient table, the diagnosing runs, the baselines and lesson 7's lab. It writes
+PNGs and ``results.json`` (every number the lessons quote) to ``lessons/figures/``.
+Commit the output with any change to it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import socket
@@ -20,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,14 +34,15 @@ import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision.transforms.functional as TF
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from PIL import Image
 
 import solutions.model
 
+import lab_figures
 from drawing_pad_figures import make_with_model as drawing_pad_figures
+from lab_figures import rotated_accuracy
 from solutions.data import MNIST_MEAN, MNIST_STD, load_split, make_loaders, to_model_input
 from solutions.errors import CourseError
 from solutions.inference import predict
@@ -53,7 +59,6 @@ SOFTMAX_TWICE_FLOOR = float(np.log(np.e + 9) - 1)  # the best loss when the inpu
 TUTORIAL_AS_PUBLISHED = {"accuracy": 93.46, "correct": 9346, "loss": 1.53}
 VALIDATION_IMAGES = 5_000
 LEARNING_RATES = (2e-3, 5e-3, 1e-2)  # peak rates of the one-cycle schedule, chosen between on validation
-ROTATIONS = (0, 15, 30, 45)
 PHONE = {"font.size": 11, "axes.titlesize": 11}  # figures at most 5.5 in wide stay readable on a phone
 
 
@@ -156,22 +161,22 @@ def drawing_steps(model, test_set) -> dict[str, int]:
     naive = to_model_input(torch.from_numpy(np.array(paper.convert("L").resize((28, 28)))).unsqueeze(0), normalize=True)
     prepared = prepare_drawing(paper).unsqueeze(0)
     naive_prediction, prepared_prediction = predict(model, naive), predict(model, prepared)
-    figure = Figure(figsize=(10, 2.8))
-    axes = figure.subplots(1, 4)
+    figure = Figure(figsize=(5.5, 5.4))  # two by two: readable in a phone's column
+    axes = figure.subplots(2, 2).flat
     axes[0].imshow(np.asarray(paper))
-    axes[0].set_title(f"the drawing (true digit {int(test_set.targets[18])})", fontsize=9)
+    axes[0].set_title(f"the drawing (a {int(test_set.targets[18])})")
     axes[1].imshow(naive[0, 0].numpy(), cmap="gray")
-    axes[1].set_title(f"just resized: read as {int(naive_prediction.digits[0])}", fontsize=9)
+    axes[1].set_title(f"just resized: read as {int(naive_prediction.digits[0])}")
     axes[2].imshow(prepared[0, 0].numpy(), cmap="gray")
-    axes[2].set_title(f"prepared: read as {int(prepared_prediction.digits[0])}", fontsize=9)
+    axes[2].set_title(f"prepared: read as {int(prepared_prediction.digits[0])}")
     for image_axes in axes[:3]:
         image_axes.axis("off")
     width = 0.4
     axes[3].bar(np.arange(10) - width / 2, naive_prediction.probabilities[0].numpy(), width, label="just resized")
     axes[3].bar(np.arange(10) + width / 2, prepared_prediction.probabilities[0].numpy(), width, label="prepared")
     axes[3].set_xticks(range(10))
-    axes[3].set_title("probabilities", fontsize=9)
-    axes[3].legend(fontsize=7)
+    axes[3].set_title("probabilities")
+    axes[3].legend(fontsize=9)
     save(figure, "drawing_steps.png")
     return {"true": int(test_set.targets[18]), "naive": int(naive_prediction.digits[0]),
             "prepared": int(prepared_prediction.digits[0])}
@@ -302,8 +307,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stack(images: list[Image.Image]) -> Image.Image:
+    """The images one under the other, left-aligned on white: a phone's column of them."""
+    column = Image.new("RGB", (max(image.width for image in images), sum(image.height for image in images)), "white")
+    top = 0
+    for image in images:
+        column.paste(image, (0, top))
+        top += image.height
+    return column
+
+
 def tensorboard_screenshot(log_dir: Path) -> None:
-    """Start TensorBoard on ``log_dir``, photograph its scalars in headless Chromium, stop it."""
+    """Start TensorBoard on ``log_dir``, photograph its scalars in headless Chromium, stop it.
+
+    Writes the page as a desktop shows it, and its three charts one under the other for a phone.
+    """
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -328,15 +346,21 @@ def tensorboard_screenshot(log_dir: Path) -> None:
             page = browser.new_page(viewport={"width": 1100, "height": 1160})
             page.goto(url + "?darkMode=false#timeseries", wait_until="networkidle")
             page.get_by_text("Accuracy/Test").first.wait_for()
-            smoothing = page.locator("input[type=number]").first  # the settings pane's smoothing
+            smoothing = page.locator("input.slider-input[type=number]").first  # the settings pane's smoothing
             smoothing.fill("0")  # show the logged values themselves
-            smoothing.press("Enter")
+            smoothing.press("Tab")  # the field takes its value when it loses the focus
+            if smoothing.input_value() != "0":
+                raise RuntimeError("TensorBoard's smoothing could not be set to 0")
             page.get_by_label("Ignore outliers in chart scaling").uncheck()  # 4 epochs: show every point
             page.locator("button[aria-label='Close side pane']").first.click()
             page.wait_for_timeout(5000)
             page.screenshot(path=str(OUT / "tensorboard.png"))
+            cards = page.locator("card-view")
+            shots = [Image.open(io.BytesIO(cards.nth(index).screenshot())) for index in range(cards.count())]
             browser.close()
         print(f"wrote {OUT / 'tensorboard.png'}")
+        stack(shots).save(OUT / "tensorboard_phone.png")
+        print(f"wrote {OUT / 'tensorboard_phone.png'}")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -381,22 +405,48 @@ def choose_on_validation() -> dict[str, object]:
     }
 
 
-def rotated_accuracy(model, test_set) -> dict[str, float]:
-    """The fast model's accuracy on the test digits rotated by a few angles (lesson 6's experiment)."""
-    images = to_model_input(test_set.data, normalize=False)
-    accuracies = {}
-    for angle in ROTATIONS:
-        turned = TF.rotate(images, angle, interpolation=TF.InterpolationMode.BILINEAR)
-        digits = predict(model, (turned - MNIST_MEAN) / MNIST_STD).digits
-        accuracies[str(angle)] = round(100.0 * float((digits == test_set.targets).float().mean()), 2)
-    return accuracies
+# The runs of lab_figures, each quoted under its own key of results.json and runnable alone with --only.
+PARTS: dict[str, Callable[[], object]] = {
+    "gradient_reweighting": lab_figures.gradient_reweighting,
+    "sanity_checks": lab_figures.sanity_checks,
+    "overfitting": lambda: lab_figures.overfitting(save),
+    "learning_rates": lambda: lab_figures.learning_rates(save),
+    "one_cycle": lambda: lab_figures.one_cycle(save),
+    "baselines": lab_figures.baselines,
+    "edge_kernel": lambda: lab_figures.edge_kernel(save),
+    "lab": lab_figures.lab,
+}
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
+    """Make everything, or with ``--only NAME ...`` only those parts, updated in place in results.json."""
     OUT.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
+    unknown = sorted(set(only) - set(PARTS))
+    if unknown:
+        sys.exit(f"make_figures.py: unknown part {', '.join(unknown)}; choose among {', '.join(PARTS)}")
     with matplotlib_style():
-        make_all()
+        if not only:
+            make_all()
+            return
+        results = json.loads((OUT / "results.json").read_text())
+        results.update(make_parts(only))
+        write_results(results)
+
+
+def make_parts(names: list[str]) -> dict[str, object]:
+    """Run the named parts on one thread: their numbers then do not depend on the machine's core count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return {name: PARTS[name]() for name in names}
+    finally:
+        torch.set_num_threads(threads)
+
+
+def write_results(results: dict[str, object]) -> None:
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {OUT / 'results.json'}")
 
 
 def make_all() -> None:
@@ -427,13 +477,13 @@ def make_all() -> None:
     results["softmax_twice_floor"] = round(SOFTMAX_TWICE_FLOOR, 4)
     results["fast_recipe_mistakes"] = wrong
     results["drawing"] = drawing
-    results["rotated_test_accuracy"] = rotated_accuracy(model, test_set)
+    results["rotated_test_accuracy"] = rotated_accuracy(model)
     results["try_it"] = try_it_runs()
     results["validation"] = choose_on_validation()
     results["concepts"] = concepts
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {OUT / 'results.json'}")
+    results.update(make_parts(list(PARTS)))
+    write_results(results)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[2:] if sys.argv[1:2] == ["--only"] else [])

@@ -1,14 +1,23 @@
 """Each lesson as a Jupyter notebook, generated from its Markdown with jupytext.
 
-The ```python blocks become code cells, in order, as the lesson's tests run them.
-Shell commands (```bash) stay as text to copy into a terminal, and fragments
-(```py) stay as text too. A ```ipython block is for notebooks only (TensorBoard's
-``%tensorboard`` magic): a code cell there, and shown as code on the website.
-The site's admonitions become quotes, and folded ones (``???``) ``<details>``.
+The notebook runs from top to bottom wherever it was saved:
+
+- ```python blocks become code cells, in order, as the lesson's tests run them, and
+  the ```text block printed under one becomes that cell's output (shown once);
+- ```py blocks (experiments that train for a while) become code cells tagged
+  ``experiment``;
+- ```bash blocks become ``!`` cells tagged ``command``, run from the course's
+  folder, which a first cell (tagged ``setup``) moves to; commands that start a
+  server (TensorBoard, the drawing pad) stay as text to copy into a terminal, since
+  they run until stopped. A ```ipython block is for notebooks only (TensorBoard's
+  ``%tensorboard`` magic): a code cell there, and shown as code on the website;
+- figures are embedded as attachments, and links to other pages point at the site;
+- the site's admonitions become quotes, and folded ones (``???``) ``<details>``.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -17,11 +26,28 @@ import nbformat
 
 ADMONITION = re.compile(r'^(!!!|\?\?\?\+?) (\w+)(?: "([^"]*)")?\n((?:(?: {4}.*)?\n)*)', re.MULTILINE)
 NOTEBOOK_ONLY = re.compile(r"^```ipython\n(.*?)^```\n", re.MULTILINE | re.DOTALL)
+EXPERIMENT = re.compile(r"^```py\n", re.MULTILINE)
+PRINTED = re.compile(r"\A```text\n(.*?)\n```\n*", re.DOTALL)
+FIGURE = re.compile(r"\]\(figures/([\w.-]+\.png)\)")
+PAGE_LINK = re.compile(r"\]\((?!https?:|#|attachment:)([\w./-]+)\.md(#[\w-]+)?\)")
+SERVER = re.compile(r"^(?:tensorboard|python -m (?:solutions|exercises) draw)\b")
 # The site turns the line that ends in this marker into hints; a notebook keeps the line, as the raw file reads.
 HINTS = re.compile(r"[ \t]*<!-- hints ex\d+ -->")
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 # Tells jupytext that Python is the notebook's language, whatever the lesson's mix of blocks.
 HEADER = "---\njupyter:\n  kernelspec:\n" + "".join(f"    {key}: {value}\n" for key, value in KERNEL.items()) + "---\n\n"
+DEFAULT_SITE = "http://127.0.0.1:8000/"  # where `mkdocs serve` shows the course
+SETUP = '''# The commands below (the cells that start with !) run from the course's folder,
+# where exercises/ is and where training writes runs/, wherever this notebook was saved.
+import os
+from pathlib import Path
+
+import solutions
+
+COURSE = Path(solutions.__file__).resolve().parent.parent
+if (COURSE / "exercises").is_dir():
+    os.chdir(COURSE)
+print("working in", Path.cwd())'''
 
 
 def _admonition(match: re.Match) -> str:
@@ -34,23 +60,70 @@ def _admonition(match: re.Match) -> str:
     return f"> **{title}**\n>\n{quoted}\n\n"
 
 
-def lesson_notebook(lesson: Path) -> nbformat.NotebookNode:
-    """The notebook of ``lesson``: its prose as Markdown cells, its runnable code as code cells."""
+def _site_link(match: re.Match, site: str) -> str:
+    """A link to another page of the site, from the lessons' folder, as an absolute address."""
+    target, anchor = match.group(1), match.group(2) or ""
+    parts: list[str] = ["lessons"]
+    for part in target.split("/"):
+        if part == "..":
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    path = "/".join(parts)
+    return f"]({site}{'' if path == 'index' else path + '/'}{anchor})"
+
+
+def _command_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A ```bash block as ``!`` lines, or as text to copy when it starts a server."""
+    commands = cell.source.removeprefix("%%bash\n")
+    if any(SERVER.match(line) for line in commands.splitlines()):
+        return nbformat.v4.new_markdown_cell("```bash\n" + commands + "\n```")
+    lines = [line if not line.strip() or line.startswith("#") else "!" + line for line in commands.splitlines()]
+    return nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["command"]})
+
+
+def _with_figures(cell: nbformat.NotebookNode, figures: Path) -> nbformat.NotebookNode:
+    """Embed the figures a Markdown cell shows, so that the notebook shows them wherever it is saved."""
+    names = FIGURE.findall(cell.source)
+    if names:
+        cell.attachments = {name: {"image/png": base64.b64encode((figures / name).read_bytes()).decode()}
+                            for name in names}
+        cell.source = FIGURE.sub(r"](attachment:\1)", cell.source)
+    return cell
+
+
+def _cells(notebook: nbformat.NotebookNode, figures: Path) -> list[nbformat.NotebookNode]:
+    cells: list[nbformat.NotebookNode] = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.startswith("%%bash\n"):
+            cell = _command_cell(cell)
+        elif cell.cell_type == "markdown" and cells and cells[-1].cell_type == "code":
+            printed = PRINTED.match(cell.source)
+            if printed:  # what the cell above prints: its output, shown once, until it is run
+                cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed.group(1) + "\n")]
+                cell.source = cell.source[printed.end():]
+                if not cell.source.strip():
+                    continue
+        cells.append(_with_figures(cell, figures) if cell.cell_type == "markdown" else cell)
+    return cells
+
+
+def lesson_notebook(lesson: Path, site: str = DEFAULT_SITE) -> nbformat.NotebookNode:
+    """The notebook of ``lesson``; ``site`` is the address the course is published at, for its links."""
     text = HINTS.sub("", lesson.read_text())
     text = ADMONITION.sub(_admonition, text)
     text = NOTEBOOK_ONLY.sub(lambda match: f"```python\n{match.group(1)}```\n", text)
+    text = EXPERIMENT.sub('```python tags=["experiment"]\n', text)
+    text = PAGE_LINK.sub(lambda match: _site_link(match, site.rstrip("/") + "/"), text)
     notebook = jupytext.reads(HEADER + text, fmt="md")
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.source.startswith("%%bash\n"):
-            cell.cell_type = "markdown"
-            cell.source = "```bash\n" + cell.source.removeprefix("%%bash\n") + "\n```"
-            for key in ("outputs", "execution_count"):
-                cell.pop(key, None)
+    cells = _cells(notebook, lesson.parent / "figures")
+    setup = nbformat.v4.new_code_cell(SETUP, metadata={"tags": ["setup"]})
+    notebook.cells = [cells[0], setup, *cells[1:]]
     notebook.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
     nbformat.validate(notebook)
     return notebook
 
 
-def notebook_text(lesson: Path) -> str:
+def notebook_text(lesson: Path, site: str = DEFAULT_SITE) -> str:
     """The notebook of ``lesson`` as ``.ipynb`` JSON."""
-    return nbformat.writes(lesson_notebook(lesson))
+    return nbformat.writes(lesson_notebook(lesson, site))

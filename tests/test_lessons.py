@@ -88,6 +88,83 @@ def test_lesson_3_quotes_the_measured_runs() -> None:
     assert f"{results['softmax_twice_floor']:.3f}" in text
 
 
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The rows of the Markdown table whose header line starts with ``header``."""
+    lines = text.split(f"\n{header}", 1)[1].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_lesson_3_quotes_the_measured_gradient_reweighting() -> None:
+    """Every row of the gradient table is one case of make_figures' gradient_reweighting, as measured."""
+    measured = json.loads(RESULTS.read_text())["gradient_reweighting"]
+    text = (ROOT / "lessons" / "03-loss-and-softmax.md").read_text()
+    rows = table_rows(text, "| situation | p of the right digit |")
+    assert rows == [[case["case"], f"{case['p_right']:.4f}", f"{case['logits']:.4f}", f"{case['softmax_twice']:.3g}",
+                     f"{case['weaker']:,.1f}×"] for case in measured]
+    weaker = [case["weaker"] for case in measured]
+    assert weaker[2] < 2 < 100 < weaker[3], "right and sure barely weaker, wrong and sure hugely: the reweighting"
+
+
+def test_lesson_2_quotes_the_measured_baselines() -> None:
+    results = json.loads(RESULTS.read_text())
+    text = (ROOT / "lessons" / "02-convolutions-and-pooling.md").read_text()
+    runs = {"logistic regression": results["baselines"]["logistic_regression"],
+            "small MLP (784 → 100 → 10)": results["baselines"]["mlp"],
+            "the course's CNN": results["lab"]["plain"]}
+    rows = table_rows(text, "| model | parameters | test accuracy |")
+    assert rows == [[label, f"{run['parameters']:,}", f"{run['accuracy']:.2f}%", f"{run['loss']:.4f}",
+                     f"{run['mistakes']}"] for label, run in runs.items()]
+    mlp, cnn = runs["small MLP (784 → 100 → 10)"], runs["the course's CNN"]
+    words = " ".join(text.split())
+    assert f"{mlp['parameters'] / cnn['parameters']:.1f} times the CNN's parameters" in words
+    assert mlp["mistakes"] > 2 * cnn["mistakes"], "the lesson says: more than twice as many"
+
+
+def test_lesson_7_quotes_the_measured_lab() -> None:
+    lab = json.loads(RESULTS.read_text())["lab"]
+    text = (ROOT / "lessons" / "07-going-further.md").read_text()
+    labels = {"plain": "the fast recipe's CNN", "augmented": "with augmentation", "batchnorm": "with BatchNorm"}
+    rows = table_rows(text, "| model | test accuracy | test loss | turned 15° |")
+    assert rows == [[labels[name], f"{run['accuracy']:.2f}%", f"{run['loss']:.4f}",
+                     *(f"{run['rotated_test_accuracy'][angle]:.2f}%" for angle in ("15", "30", "45"))]
+                    for name, run in lab.items()]
+    plain, augmented, batchnorm = lab["plain"], lab["augmented"], lab["batchnorm"]
+    turned = {name: run["rotated_test_accuracy"]["45"] for name, run in lab.items()}
+    assert turned["augmented"] > turned["plain"] + 10, "the lesson says: augmentation rescues the turned digits"
+    assert augmented["accuracy"] < plain["accuracy"], "the lesson says: it costs on the upright test set"
+    assert abs(batchnorm["accuracy"] - plain["accuracy"]) < 0.2, "the lesson says: BatchNorm changes little here"
+
+
+def test_lesson_5_quotes_the_diagnosing_runs() -> None:
+    """The sanity checks, learning rates, overfitting and one-cycle numbers are those of make_figures' runs."""
+    results = json.loads(RESULTS.read_text())
+    words = " ".join((ROOT / "lessons" / "05-training-loop-and-tensorboard.md").read_text().split())
+    sanity, cycle = results["sanity_checks"], results["one_cycle"]
+    best, last = results["overfitting"]["best"], results["overfitting"]["last"]
+    assert f"step 0: loss {sanity['step0_loss']:.4f}, ln 10 = {sanity['ln10']:.4f}" in words
+    assert f"Average loss: {sanity['one_batch_loss']:.4f}, Accuracy: 64/64" in words
+    assert f"Over its {cycle['steps']:,} steps" in words and f"at step {cycle['peak_step']:,}" in words
+    assert f"to {cycle['last']:.0e}" in words and f"the peak, {cycle['peak']:.3f}" in words
+    assert f"epoch {best['epoch']} ({best['validation_loss']:.4f})" in words
+    assert f"to {last['train_loss']:.4f} at epoch {last['epoch']}" in words
+    assert last["validation_loss"] > best["validation_loss"], "the lesson says: the held-out loss creeps back up"
+    rates = results["learning_rates"]
+    assert rates["0.1"]["validation_accuracy"] < 15 < rates["0.0001"]["validation_accuracy"] < rates["0.001"]["validation_accuracy"]
+
+
+def test_lesson_7_shows_the_batchnorm_model_that_was_measured() -> None:
+    """The BatchNormCNN the lesson prints is the one docs/lab_figures.py trains."""
+    text = (ROOT / "lessons" / "07-going-further.md").read_text()
+    source = (ROOT / "docs" / "lab_figures.py").read_text()
+    shown = re.search(r"^class BatchNormCNN\(CNN\):\n.*?(?=\n\n\n)", text, re.MULTILINE | re.DOTALL).group(0)
+    assert shown in source
+
+
 def test_lesson_6_quotes_the_measured_drawing() -> None:
     drawing = json.loads(RESULTS.read_text())["drawing"]
     words = " ".join((ROOT / "lessons" / "06-inference-and-your-drawings.md").read_text().split())
