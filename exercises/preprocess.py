@@ -23,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data import MNIST_MEAN, MNIST_STD
 from .errors import CourseError
+from .writes import refuse_special_file
 
 INK_THRESHOLD = 0.2  # share of the ink's full brightness that counts as ink when cropping
 DIGIT_BOX = 20
@@ -43,6 +44,7 @@ def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -
     path = Path(path)
     if path.is_dir():
         raise CourseError(f"image {path} is a folder; give the image files inside it")
+    refuse_special_file(path, "image")
     if not path.is_file():
         raise CourseError(f"image {path} does not exist")
     if path.stat().st_size == 0:
