@@ -65,13 +65,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_pad(checkpoint: Path, package: str = "solutions", timeout: float = 120) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``python -m PACKAGE draw`` on a free port; yields its URL and process, then stops it with Ctrl-C."""
+def running_pad(checkpoint: Path, package: str = "solutions", timeout: float = 120, options: tuple[str, ...] = (),
+                env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``python -m PACKAGE draw`` on a free port; yields its URL and process, then stops it with Ctrl-C.
+
+    ``options`` are added to the command line, ``env`` to the environment.
+    """
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", package, "draw", "--checkpoint", str(checkpoint), "--port", str(port)],
+        [sys.executable, "-m", package, "draw", "--checkpoint", str(checkpoint), "--port", str(port), *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+             **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -103,7 +108,9 @@ def open_pad(browser, url: str):
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    # Gradio's client closes the queue's event stream itself once no reading is pending: that abort is no fault.
+    page.on("requestfailed", lambda request: (request.failure == "net::ERR_ABORTED" and "/queue/data?" in request.url)
+            or problems.append(f"request failed: {request.url} ({request.failure})"))
     page.on("request", lambda request: request.url.startswith((url, "data:", "blob:"))
             or problems.append(f"request to another host: {request.url}"))
     page.on("response", lambda response: response.status >= 400 and problems.append(
