@@ -3,7 +3,8 @@
 Each kind writes one digit as a file the way a phone, an editor or a drawing app
 would save it: photos of paper in uneven light stored rotated with an EXIF
 orientation, photos of thick marker strokes, bold black strokes on a white canvas,
-16-bit grayscale, white or black ink on a transparent canvas, a tiny canvas and a huge one. The tests read them back; ``docs/make_figures.py`` shows one.
+16-bit grayscale, white or black ink on a transparent canvas, a tiny canvas and a
+huge one. The tests read them back; ``docs/make_figures.py`` shows one.
 
     python -m tests.photos OUT_DIR   # write one file of each kind to look at
 """
