@@ -24,7 +24,7 @@ from .preprocess import grayscale_pixels, load_image, prepare_drawing
 from .recipes import RECIPES, get_recipe
 from .report import collect_predictions, confusion_matrix, figure_path, per_class_accuracy, plot_confusion_matrix
 from .training import check_destinations, train
-from .writes import check_file
+from .writes import check_file, followed_link
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 MAX_EPOCHS = 1000
@@ -148,7 +148,11 @@ def run_train(args: argparse.Namespace) -> int:
     recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     device = select_device(args.device)
     save = args.save or str(Path("checkpoints") / f"{args.run_name}.pt")
-    check_destinations(save, args.log_dir, args.run_name)
+    if followed_link(save) != Path(save):
+        save = str(followed_link(save))
+        print(f"note: --save {args.save} is a symbolic link; the checkpoint is written where it points, {save}",
+              file=sys.stderr)
+    check_destinations(save, args.log_dir, args.run_name, args.overwrite)
     limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
     if args.dry_run:
         recipe = recipe.with_overrides(epochs=1)

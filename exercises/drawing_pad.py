@@ -8,6 +8,11 @@ each of the ten, and the preprocessing step by step, so that you see what the
 network sees. Run as ``python -m exercises draw``, it uses your own model,
 preprocessing and inference code. The page works offline and is served on
 127.0.0.1 only, unless ``--host`` says otherwise.
+
+Whatever a page sends, the work it causes is bounded: drawings and uploads are
+read one at a time from a short queue, request bodies, uploads and images have
+size limits checked before anything is decoded, and uploaded files are deleted
+once read and when the pad stops.
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ import base64
 import binascii
 import io
 import os
+import signal
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .checkpoint import load_checkpoint
 from .data import MNIST_MEAN, MNIST_STD, match_input_scale
@@ -34,15 +42,24 @@ from .errors import CourseError
 from .inference import predict
 from .monitor import DEFAULT_RUN_NAME
 from .preprocess import (
-    DEEP_MODES, DIGIT_BOX, INK_THRESHOLD, even_out_lighting, grayscale_pixels, load_image, prepare_drawing,
-    reduce_to_working_size,
+    DEEP_MODES, DIGIT_BOX, INK_THRESHOLD, check_pixels, even_out_lighting, grayscale_pixels, load_image,
+    prepare_drawing, reduce_to_working_size,
 )
+from .serving import BodyLimit, check_bindable, reach_note
 
 DEFAULT_CHECKPOINT = Path("checkpoints") / f"{DEFAULT_RUN_NAME}.pt"
 DEFAULT_PORT = 7860
 PANEL = 128  # pixels a side of each step in the strip
 CAPTION = 22  # pixels below each step for its caption
 CANVAS = 280  # pixels a side of the canvas, ten times MNIST's 28
+PNG_DATA_URL = "data:image/png;base64,"
+MAX_DRAWING_CHARS = 2_000_000  # a data URL of the canvas is a few kilobytes
+MAX_DRAWING_PIXELS = 4_000_000  # the canvas sends 280x280
+MAX_UPLOAD_BYTES = 20 * 2**20  # a phone photo is a few megabytes
+MAX_UPLOAD_PIXELS = 50_000_000  # decoded, after a JPEG's reduced decoding: at most 200 MB in RGBA
+MAX_REQUEST_BYTES = 4 * 2**20  # any other request: an event with its drawing
+CACHE_SECONDS = 600  # how long the step strips shown stay on the disk
+QUEUE_SIZE = 8  # readings waiting for their turn; more are refused until the queue empties
 # A plain 2D canvas rather than gr.Sketchpad: the sketchpad exports its layers through WebGL after every
 # stroke (about 500 ms where the browser draws in software) and uploads them in several requests. This one
 # sends its PNG, a few kilobytes, as the event's value once per stroke: one request from stroke to answer.
@@ -128,18 +145,35 @@ def a_stroke() -> Image.Image:
     return canvas
 
 
-def drawing_from(value: str | None) -> Image.Image | None:
-    """The canvas's drawing from the PNG data URL it sends after each stroke; ``None`` before the first."""
-    if not value:
+def drawing_from(value: object) -> Image.Image | None:
+    """The canvas's drawing from the PNG data URL it sends after each stroke; ``None`` before the first.
+
+    The URL's length and the PNG's size in pixels are checked before anything is decoded.
+
+    Raises:
+        ValueError: the value is not a PNG data URL of sensible size, or not a readable PNG.
+    """
+    if value is None or value == "":
         return None
-    header, _, data = value.partition(",")
-    if header != "data:image/png;base64":
-        raise ValueError("the canvas sent something other than a PNG; reload the page")
+    if not isinstance(value, str) or not value.startswith(PNG_DATA_URL):
+        raise ValueError("the canvas sent something other than a PNG data URL; reload the page")
+    if len(value) > MAX_DRAWING_CHARS:
+        raise ValueError(f"the canvas sent {len(value) / 1e6:.1f} MB, more than a drawing needs "
+                         f"({MAX_DRAWING_CHARS / 1e6:g} MB at most); reload the page")
     try:
-        image = Image.open(io.BytesIO(base64.b64decode(data, validate=True)))
-        image.load()
-    except (binascii.Error, OSError) as error:
-        raise ValueError(f"the canvas sent an unreadable PNG ({error}); reload the page") from error
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # check_pixels is stricter
+            image = Image.open(io.BytesIO(base64.b64decode(value[len(PNG_DATA_URL):], validate=True)), formats=["PNG"])
+            check_pixels(image, MAX_DRAWING_PIXELS, "the drawing")
+            image.load()
+    except CourseError as error:
+        raise ValueError(f"{error}") from error
+    except Image.DecompressionBombError as error:  # so large that Pillow refuses to open it
+        raise ValueError(f"the drawing has far more than the {MAX_DRAWING_PIXELS / 1e6:g} megapixels read here; "
+                         "reload the page") from error
+    except (binascii.Error, OSError, SyntaxError) as error:
+        detail = "not a PNG image" if isinstance(error, UnidentifiedImageError) else f"{error}"
+        raise ValueError(f"the canvas sent an unreadable PNG ({detail}); reload the page") from error
     return image
 
 
@@ -223,12 +257,15 @@ def build_app(reader: DigitReader):
             return show(None)
         notes: list[str] = []
         try:
-            image = load_image(path, report=notes.append)
+            image = load_image(path, report=notes.append, max_pixels=MAX_UPLOAD_PIXELS)
         except CourseError as error:
             return None, None, f"{error}".replace(str(Path(path).parent) + os.sep, "")
+        finally:
+            discard_upload(Path(path))
         return show(image, [note.replace(str(Path(path).parent) + os.sep, "") for note in notes])
 
-    with gr.Blocks(title="Draw a digit", analytics_enabled=False) as app:
+    # The step strips shown are files too: those older than CACHE_SECONDS are deleted as often.
+    with gr.Blocks(title="Draw a digit", analytics_enabled=False, delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as app:
         gr.Markdown("## Draw a digit\nDraw one digit, 0 to 9, as large as the canvas. "
                     "After each stroke the network says what it reads.")
         with gr.Row():
@@ -244,10 +281,22 @@ def build_app(reader: DigitReader):
                 gr.Markdown("**What the network sees, step by step**")
                 steps = gr.Image(show_label=False, type="pil", interactive=False, buttons=[], elem_id="steps")
         outputs = [answer, steps, note]
-        pad.change(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", queue=False)
-        upload.upload(on_upload, upload, outputs, show_progress="hidden", queue=False)
+        # One reading at a time, drawings and uploads alike, whatever the number of pages sending them.
+        pad.change(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", concurrency_limit=1,
+                   concurrency_id="reading")
+        upload.upload(on_upload, upload, outputs, show_progress="hidden", concurrency_limit=1,
+                      concurrency_id="reading")
         clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, queue=False)
-    return app
+    return app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+
+
+def discard_upload(path: Path) -> None:
+    """Delete an uploaded file once read, and the folder Gradio made for it if nothing else is in it."""
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass  # not empty: another upload is in it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,27 +317,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not 0 < args.port < 65536:
             raise CourseError(f"--port must be between 1 and 65535, not {args.port}")
+        note = reach_note(args.host)
         reader = DigitReader(args.checkpoint, select_device(args.device))
-        try:
-            app = build_app(reader)
-        except ImportError as error:
-            raise CourseError(f"the drawing pad needs Gradio: pip install -e '.[draw]' ({error})") from error
-        try:
-            app.launch(server_name=args.host, server_port=args.port, theme=gradio_theme(), ssr_mode=False,
-                       quiet=True, footer_links=[], show_error=True, prevent_thread_lock=True)
-        except OSError as error:
-            raise CourseError(f"port {args.port} on {args.host} is taken or not allowed; "
-                              "choose another with --port N") from error
-        print(f"Drawing pad on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-        serve_until_interrupted(app)
+        check_bindable(args.host, args.port)
+        with tempfile.TemporaryDirectory(prefix="drawing-pad-") as uploads:
+            os.environ["GRADIO_TEMP_DIR"] = uploads  # uploads land here, and go when the pad stops
+            serve(reader, args.host, args.port, note)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
 
 
+def serve(reader: DigitReader, host: str, port: int, note: str | None) -> None:
+    """Build the page, serve it on ``host``:``port`` with its limits, and keep it served until stopped."""
+    try:
+        app = build_app(reader)
+    except ImportError as error:
+        raise CourseError(f"the drawing pad needs Gradio: pip install -e '.[draw]' ({error})") from error
+    from starlette.middleware import Middleware
+
+    limits = Middleware(BodyLimit, upload_bytes=MAX_UPLOAD_BYTES + 2**20, other_bytes=MAX_REQUEST_BYTES)
+    try:
+        app.launch(server_name=host, server_port=port, theme=gradio_theme(), ssr_mode=False, quiet=True,
+                   footer_links=[], show_error=True, prevent_thread_lock=True, max_file_size=MAX_UPLOAD_BYTES,
+                   app_kwargs={"middleware": [limits]})
+    except OSError as error:
+        raise CourseError(f"cannot serve on {host}:{port} ({error}); choose another --port N") from error
+    if note:
+        print(note, flush=True)
+    print(f"Drawing pad on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    serve_until_interrupted(app)
+
+
 def serve_until_interrupted(app) -> None:
-    """Keep the page served until Ctrl-C, then close the server."""
+    """Keep the page served until Ctrl-C or a termination signal, then close the server."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: clean up as for Ctrl-C
     try:
         while app.is_running:
             time.sleep(0.2)
@@ -296,6 +360,11 @@ def serve_until_interrupted(app) -> None:
         print("Drawing pad stopped.", flush=True)
     finally:
         app.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def gradio_theme():

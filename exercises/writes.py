@@ -103,6 +103,19 @@ def check_file(
     return path
 
 
+def refuse_special_file(path: Path, what: str) -> None:
+    """Refuse a device, pipe or socket where a file is to be read, naming it for what it is.
+
+    ``/dev/zero`` or a named pipe exists but is no regular file: reading it would never end.
+
+    Raises:
+        CourseError: ``path`` exists and is neither a regular file nor a folder.
+    """
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise CourseError(f"{what} {path} is not a regular file (it is a device, a pipe or a socket); "
+                          "give a file saved on the disk")
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -131,19 +144,26 @@ def remove_stale_temporaries(path: Path) -> None:
             candidate.unlink(missing_ok=True)
 
 
+def followed_link(path: str | os.PathLike) -> Path:
+    """``path``, or where it points if it is a symbolic link (to be written there, the link kept)."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def write_atomically(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of one.
 
     The bytes go to a temporary file beside ``path``, are flushed to the disk,
     then renamed over ``path``. The file gets the usual permissions (``0666``
     less the umask), so that classmates and instructors can read it when the
-    umask allows. Temporaries left by earlier killed saves are removed first.
+    umask allows. Temporaries left by earlier killed saves are removed first. A
+    symbolic link at ``path`` stays a link: the file it points to is replaced.
 
     Raises:
         CourseError: the file cannot be written (full disk, read-only folder, ...);
             any file already at ``path`` is then unchanged.
     """
-    path = Path(path)
+    path = followed_link(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path)

@@ -19,30 +19,35 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .data import MNIST_MEAN, MNIST_STD
 from .errors import CourseError
+from .writes import refuse_special_file
 
 INK_THRESHOLD = 0.2  # share of the ink's full brightness that counts as ink when cropping
 DIGIT_BOX = 20
 FIELD = 28
 WORKING_SIZE = 1024  # longest side an image is reduced to before any arithmetic on its pixels
 DEEP_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # more than 8 bits per pixel
-LIGHTING_BLOCKS = 48  # the paper's brightness is estimated on a grid of about this many blocks a side
+LIGHTING_SIDE = 32  # the paper's brightness is estimated on the image reduced to this many pixels a side
+LIGHTING_WINDOW = 0.3  # share of that side the estimate looks across: wider than any stroke of a digit
 
 
-def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -> Image.Image:
+def load_image(path: str | os.PathLike, report: Callable[[str], None] = print,
+               max_pixels: int | None = None) -> Image.Image:
     """Open an image file (PNG, JPEG, ...) the right way up, reduced to a working size.
 
     The EXIF orientation a phone stores is applied, JPEGs are decoded at a reduced
     scale when large, an animation is read from its first frame (``report`` says so),
     and images larger than Pillow's limit (``2 * Image.MAX_IMAGE_PIXELS``, 179
-    megapixels by default) are refused before decoding, with a clear error.
+    megapixels by default) or than ``max_pixels`` once reduced are refused before
+    decoding, with a clear error.
     """
     path = Path(path)
     if path.is_dir():
         raise CourseError(f"image {path} is a folder; give the image files inside it")
+    refuse_special_file(path, "image")
     if not path.is_file():
         raise CourseError(f"image {path} does not exist")
     if path.stat().st_size == 0:
@@ -54,6 +59,7 @@ def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -
                 if getattr(image, "n_frames", 1) > 1:
                     report(f"note: {path} is animated ({image.n_frames} frames); reading its first frame")
                 image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                check_pixels(image, max_pixels, str(path))
                 image.load()
                 reduced = reduce_to_working_size(image)
                 reduced.info = image.info  # its EXIF orientation, applied to the small image: no full-size copy
@@ -64,6 +70,17 @@ def load_image(path: str | os.PathLike, report: Callable[[str], None] = print) -
                           "scale it down (a digit needs far fewer pixels) and try again") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise CourseError(f"{path} is not an image Pillow can read; save it as PNG or JPEG ({error})") from error
+
+
+def check_pixels(image: Image.Image, max_pixels: int | None, name: str) -> None:
+    """Refuse an opened image that would decode to more than ``max_pixels``, before it is decoded.
+
+    Raises:
+        CourseError: the image has more pixels than ``max_pixels`` (``None``: no limit).
+    """
+    if max_pixels is not None and image.width * image.height > max_pixels:
+        raise CourseError(f"{name} is {image.width}×{image.height} pixels, more than the {max_pixels / 1e6:g} "
+                          "megapixels read here; scale it down (a digit needs far fewer pixels) and try again")
 
 
 def reduce_to_working_size(image: Image.Image) -> Image.Image:
@@ -124,24 +141,21 @@ def even_out_lighting(pixels: np.ndarray) -> np.ndarray:
 def paper_brightness(pixels: np.ndarray) -> np.ndarray:
     """The brightness the paper would have at each pixel without the ink on it.
 
-    Each block of a coarse grid keeps a bright percentile of its pixels (ink is
-    dark and covers few of them), a closing on the grid replaces the few blocks
-    that lie entirely under ink, and the grid is interpolated back to full size.
+    On the image reduced to :data:`LIGHTING_SIDE` pixels a side, a closing (Pillow's
+    maximum filter, then its minimum filter) over a window wider than any stroke
+    replaces the ink, however thick, by the paper around it, and keeps the light's
+    gradients and shadow edges as they are; the result is enlarged back smoothly. The
+    edges are extended first, so that the closing also holds along the image's border.
     """
     height, width = pixels.shape
-    block = max(4, -(-max(height, width) // LIGHTING_BLOCKS))
-    rows, cols = -(-height // block), -(-width // block)
-    padded = np.pad(pixels, ((0, rows * block - height), (0, cols * block - width)), mode="edge")
-    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-    grid = np.percentile(blocks, 80, axis=2)
-    grid = _rank_filter(_rank_filter(grid, np.max), np.min)
-    paper = Image.fromarray(grid.astype(np.float32), "F").resize((cols * block, rows * block), Image.Resampling.BILINEAR)
-    return np.asarray(paper)[:height, :width]
-
-
-def _rank_filter(grid: np.ndarray, reduce: Callable[..., np.ndarray], size: int = 5) -> np.ndarray:
-    padded = np.pad(grid, size // 2, mode="edge")
-    return reduce(np.lib.stride_tricks.sliding_window_view(padded, (size, size)), axis=(2, 3))
+    scale = LIGHTING_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = Image.fromarray(pixels.astype(np.float32), "F").resize(size, Image.Resampling.BOX)
+    window = 2 * round(LIGHTING_SIDE * LIGHTING_WINDOW / 2) + 1
+    extended = Image.fromarray(np.pad(np.asarray(small), window, mode="edge"), "F")
+    closed = extended.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window))
+    paper = closed.crop((window, window, window + size[0], window + size[1]))
+    return np.asarray(paper.resize((width, height), Image.Resampling.BILINEAR))
 
 
 def place_in_field(digit: np.ndarray) -> np.ndarray:

@@ -98,30 +98,40 @@ class Diverged(CourseError):
 
 
 def check_destinations(
-    save: str | os.PathLike | None, log_dir: str | os.PathLike | None, run_name: str = DEFAULT_RUN_NAME
+    save: str | os.PathLike | None, log_dir: str | os.PathLike | None, run_name: str = DEFAULT_RUN_NAME,
+    overwrite: bool = False,
 ) -> None:
     """Make sure the checkpoint and the TensorBoard run can be written, before any data is loaded.
 
     Raises:
         CourseError: the run name is not a plain name, or a destination is a folder or a
-            file where the other is needed, not writable, or on a full disk.
+            file where the other is needed, not writable, or on a full disk; or a file at
+            ``save`` is not a readable checkpoint and ``overwrite`` was not asked for.
     """
     check_run_name(run_name)
     if save:
         check_checkpoint_destination(save)
+        if not overwrite:
+            _accuracy_saved_at(Path(save))
     if log_dir is not None:
         check_folder(Path(log_dir) / run_name, "the TensorBoard logs", "--log-dir")
 
 
 def _accuracy_saved_at(path: Path) -> float | None:
-    """The test accuracy of a readable checkpoint at ``path``, else ``None``."""
-    if not path.is_file():
+    """The test accuracy recorded in the checkpoint at ``path``, ``None`` if there is none.
+
+    Raises:
+        CourseError: a file at ``path`` is not a readable checkpoint: it is kept, as it may
+            be someone's work, unless the run is told to overwrite it.
+    """
+    if not path.exists():
         return None
     try:
         accuracy = load_checkpoint(path)[1].get("accuracy")
-    except CourseError:
-        return None  # a corrupt file holds no work worth keeping
-    return float(accuracy) if isinstance(accuracy, (int, float)) else None
+    except CourseError as error:
+        raise CourseError(f"{error} It is where --save writes: add --overwrite to replace it, "
+                          "or choose another --save.") from None
+    return None if accuracy is None else float(accuracy)
 
 
 def side_path(save: Path) -> Path:
@@ -165,7 +175,7 @@ def fit(
         Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
         CourseError: a destination cannot be written (checked before the first epoch).
     """
-    check_destinations(save, log_dir, run_name)
+    check_destinations(save, log_dir, run_name, overwrite)
     save = Path(save) if save else None
     previous = None if save is None or overwrite else _accuracy_saved_at(save)
     torch.manual_seed(seed)
@@ -268,7 +278,7 @@ def train(
 ) -> RunResult:
     """Check where the run will write, load MNIST through the recipe's pipeline and :func:`fit` a model on it."""
     check_destinations(fit_options.get("save"), fit_options.get("log_dir", DEFAULT_LOG_DIR),
-                       fit_options.get("run_name", DEFAULT_RUN_NAME))
+                       fit_options.get("run_name", DEFAULT_RUN_NAME), fit_options.get("overwrite", False))
     loaders = make_loaders(
         recipe.pipeline,
         batch_size=recipe.batch_size,

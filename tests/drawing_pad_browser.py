@@ -65,13 +65,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_pad(checkpoint: Path, package: str = "solutions", timeout: float = 120) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``python -m PACKAGE draw`` on a free port; yields its URL and process, then stops it with Ctrl-C."""
+def running_pad(checkpoint: Path, package: str = "solutions", timeout: float = 120, options: tuple[str, ...] = (),
+                env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``python -m PACKAGE draw`` on a free port; yields its URL and process, then stops it with Ctrl-C.
+
+    ``options`` are added to the command line, ``env`` to the environment.
+    """
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", package, "draw", "--checkpoint", str(checkpoint), "--port", str(port)],
+        [sys.executable, "-m", package, "draw", "--checkpoint", str(checkpoint), "--port", str(port), *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+             **(env or {})},
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -99,7 +104,8 @@ def running_pad(checkpoint: Path, package: str = "solutions", timeout: float = 1
 
 def open_pad(browser, url: str):
     """Load the page; return it and every problem seen: console errors, failed requests, outside hosts."""
-    page, problems = watched_page(browser, url, viewport={"width": 1280, "height": 900})
+    # Gradio's client closes the queue's event stream itself once no reading is pending: that abort is no fault.
+    page, problems = watched_page(browser, url, harmless_abort="/queue/data?", viewport={"width": 1280, "height": 900})
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
     page.wait_for_function("() => document.querySelector('#pad canvas')?.clear", timeout=30_000)

@@ -2,8 +2,9 @@
 
 Each kind writes one digit as a file the way a phone, an editor or a drawing app
 would save it: photos of paper in uneven light stored rotated with an EXIF
-orientation, 16-bit grayscale, white or black ink on a transparent canvas, a tiny
-canvas and a huge one. The tests read them back; ``docs/make_figures.py`` shows one.
+orientation, photos of thick marker strokes, bold black strokes on a white canvas,
+16-bit grayscale, white or black ink on a transparent canvas, a tiny canvas and a
+huge one. The tests read them back; ``docs/make_figures.py`` shows one.
 
     python -m tests.photos OUT_DIR   # write one file of each kind to look at
 """
@@ -15,10 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 PAPER = np.array([238, 232, 220], dtype=np.float32)  # cream paper, in full light
 PEN = np.array([28, 30, 70], dtype=np.float32)  # dark blue ballpoint
+MARKER = np.array([24, 24, 28], dtype=np.float32)  # black felt-tip marker
 # Pillow's transpose that undoes each EXIF orientation, and its inverse, which the "camera" stored.
 STORED_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
 
@@ -28,8 +30,19 @@ def _stroke(digit: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
 
 
-def lit_photo(digit: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> Image.Image:
-    """A phone photo of the digit on paper: light falling off across the page and a soft shadow over part of it."""
+def _bold_stroke(digit: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The digit enlarged to ``size`` and thickened as a marker draws it: strokes 1/7 to 1/5 of the digit wide."""
+    grown = 2 * int(rng.integers(size // 80, size // 32)) + 1  # widens every stroke by this many pixels, less one
+    return np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
+                      .filter(ImageFilter.MaxFilter(grown)), dtype=np.float32) / 255.0
+
+
+def lit_photo(digit: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480),
+              marker: bool = False) -> Image.Image:
+    """A phone photo of the digit on paper: light falling off across the page and a soft shadow over part of it.
+
+    With ``marker`` the digit is written with a thick black marker instead of a ballpoint pen.
+    """
     width, height = size
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
@@ -40,8 +53,9 @@ def lit_photo(digit: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
     ink = np.zeros((height, width), dtype=np.float32)
     side = int(rng.integers(160, 260))
     top, left = int(rng.integers(10, height - side - 10)), int(rng.integers(width // 3, width - side - 10))
-    ink[top : top + side, left : left + side] = _stroke(digit, side)
-    colour = PAPER * (1.0 - ink[..., None]) + PEN * ink[..., None]
+    ink[top : top + side, left : left + side] = _bold_stroke(digit, side, rng) if marker else _stroke(digit, side)
+    pen = MARKER if marker else PEN
+    colour = PAPER * (1.0 - ink[..., None]) + pen * ink[..., None]
     photo = colour * light[..., None] + rng.normal(0.0, 3.0, (height, width, 1))
     return Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
 
@@ -56,6 +70,23 @@ def _exif_photo(orientation: int) -> Callable[[np.ndarray, np.random.Generator, 
 
     write.__name__ = f"photo_exif_{orientation}"
     return write
+
+
+def marker_photo(digit: np.ndarray, rng: np.random.Generator, path: Path) -> Path:
+    """A JPEG photo, upright, of the digit written with a thick marker on unevenly lit paper."""
+    path = path.with_suffix(".jpg")
+    lit_photo(digit, rng, marker=True).save(path, quality=88)
+    return path
+
+
+def bold_on_white(digit: np.ndarray, rng: np.random.Generator, path: Path) -> Path:
+    """A 280×280 white canvas with the digit drawn in bold black strokes, as a drawing app saves it."""
+    canvas = np.full((280, 280), 255, dtype=np.uint8)
+    top, left = rng.integers(0, 280 - 220, size=2)
+    canvas[top : top + 220, left : left + 220] = (255 * (1.0 - _bold_stroke(digit, 220, rng))).astype(np.uint8)
+    path = path.with_suffix(".png")
+    Image.fromarray(canvas).save(path)
+    return path
 
 
 def sixteen_bit(digit: np.ndarray, rng: np.random.Generator, path: Path) -> Path:
@@ -100,7 +131,8 @@ def huge_canvas(digit: np.ndarray, rng: np.random.Generator, path: Path) -> Path
 
 KINDS: dict[str, Callable[[np.ndarray, np.random.Generator, Path], Path]] = {
     write.__name__: write
-    for write in (_exif_photo(3), _exif_photo(6), _exif_photo(8), sixteen_bit, _on_transparent(255),
+    for write in (_exif_photo(3), _exif_photo(6), _exif_photo(8), marker_photo, bold_on_white, sixteen_bit,
+                  _on_transparent(255),
                   _on_transparent(0), tiny_canvas, huge_canvas)
 }
 

@@ -60,7 +60,7 @@ def test_foreign_or_mismatched_checkpoints_are_refused(tmp_path):
     mismatched = tmp_path / "mismatched.pt"
     state_dict = {"fc1.weight": torch.zeros(1)}
     torch.save({"format": checkpoint.FORMAT, "model_config": {}, "state_dict": state_dict,
-                "weights_sha256": checkpoint.weights_checksum(state_dict), "metadata": {}}, mismatched)
+                "record_sha256": checkpoint.record_checksum({}, {}, state_dict), "metadata": {}}, mismatched)
     with pytest.raises(CourseError, match="do not fit"):
         load_checkpoint(mismatched)
 

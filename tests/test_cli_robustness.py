@@ -10,6 +10,7 @@ import errno
 import multiprocessing
 import os
 import random
+import re
 import signal
 import struct
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 import torch
 
 from solutions import writes
-from solutions.checkpoint import FORMAT, load_checkpoint, save_checkpoint, weights_checksum
+from solutions.checkpoint import FORMAT, load_checkpoint, record_checksum, save_checkpoint
 from solutions.errors import CourseError
 from solutions.model import CNN
 
@@ -90,12 +91,18 @@ def good_checkpoint(tmp_path):
                            accuracy=97.0, test_samples=10_000)
 
 
-def write_payload(path: Path, **changes) -> Path:
-    """A checkpoint file in the course's format with some of its entries replaced."""
-    state_dict = CNN().state_dict()
-    payload = {"format": FORMAT, "model_config": {"double_softmax": False}, "state_dict": state_dict,
-               "weights_sha256": weights_checksum(state_dict), "metadata": {"normalize": True}, **changes}
-    torch.save(payload, path)
+def write_payload(path: Path, forged: bool = False, **changes) -> Path:
+    """A checkpoint file in the course's format with some of its entries replaced.
+
+    ``forged`` computes the checksum over the changed record, as someone who changes a file on
+    purpose would; otherwise the checksum is the unchanged record's, as when bits flip on a disk.
+    """
+    original = {"format": FORMAT, "model_config": {"double_softmax": False}, "state_dict": CNN().state_dict(),
+                "metadata": {"normalize": True}}
+    payload = {**original, **changes}
+    summed = payload if forged else original
+    checksum = record_checksum(summed["model_config"], summed["metadata"], summed["state_dict"])
+    torch.save({"record_sha256": checksum, **payload}, path)
     return path
 
 
@@ -261,7 +268,7 @@ def test_overwrite_replaces_a_better_checkpoint_when_asked(good_checkpoint, tmp_
 @pytest.mark.parametrize("command", [["evaluate"], ["predict", "--test-index", "0"]])
 def test_nan_weights_are_refused(command, tmp_path):
     state_dict = {name: torch.full_like(tensor, float("nan")) for name, tensor in CNN().state_dict().items()}
-    nan = write_payload(tmp_path / "nan.pt", state_dict=state_dict, weights_sha256=weights_checksum(state_dict))
+    nan = write_payload(tmp_path / "nan.pt", forged=True, state_dict=state_dict)
     completed = run_cli(command[0], "--checkpoint", nan, *command[1:], cwd=tmp_path)
     refused(completed, "holds weights that are NaN or infinite", "lower --lr")
     assert "nan%" not in completed.stdout
@@ -343,7 +350,7 @@ def test_an_empty_data_dir_is_left_empty(tmp_path):
         {"state_dict": ["conv1.weight"]},
         {"state_dict": {"conv1.weight": 3}},
         {"metadata": None},
-        {"weights_sha256": None},
+        {"record_sha256": None},
     ],
     ids=["unknown model option", "model_config not a table", "state_dict a list", "weight not a tensor",
          "no metadata", "no checksum"],
@@ -419,3 +426,97 @@ def test_killing_saves_never_spoils_the_previous_checkpoint(tmp_path):
     save_checkpoint(path, CNN(), epoch=31)
     assert load_checkpoint(path)[1]["epoch"] == 31
     assert temporaries(tmp_path) == [], f"temporaries of {left_behind} killed saves should have been removed"
+
+
+# --- Hostile and odd checkpoints: every one ends in the one-line "cannot be read" ------------------------
+
+def one_weight_changed(change) -> dict[str, torch.Tensor]:
+    state_dict = CNN().state_dict()
+    state_dict["fc2.bias"] = change(state_dict["fc2.bias"])
+    return state_dict
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"target-content", b"hello", b"\x80", b"PK\x03\x04" + b"\0" * 100, "bfloat16", "sparse", "old format",
+     "metadata not plain"],
+)
+def test_a_file_that_is_not_a_checkpoint_is_refused_in_one_line(content, tmp_path):
+    path = tmp_path / "odd.pt"
+    if content == "bfloat16":
+        write_payload(path, state_dict=one_weight_changed(lambda bias: bias.to(torch.bfloat16)))
+    elif content == "sparse":
+        write_payload(path, state_dict=one_weight_changed(lambda bias: bias.to_sparse()))
+    elif content == "old format":
+        write_payload(path, format="mnist-cnn-course/1")
+    elif content == "metadata not plain":
+        write_payload(path, metadata={"normalize": True, "accuracy": torch.zeros(1)})
+    else:
+        path.write_bytes(content)
+    completed = run_cli("evaluate", "--checkpoint", path, cwd=tmp_path)
+    refused(completed, f"error: checkpoint {path} cannot be read", "Train it again")
+    assert "Evaluating" not in completed.stdout
+
+
+def test_a_file_that_is_not_a_checkpoint_at_save_is_kept_and_named_before_training(tmp_path):
+    (tmp_path / "notes.pt").write_text("target-content")
+    completed = run_cli("train", "--dry-run", "--save", "notes.pt", "--log-dir", "runs", cwd=tmp_path)
+    refused(completed, "checkpoint notes.pt cannot be read", "add --overwrite to replace it, or choose another --save")
+    assert "Training recipe" not in completed.stdout and (tmp_path / "notes.pt").read_text() == "target-content"
+    replaced = run_cli("train", "--dry-run", "--overwrite", "--save", "notes.pt", "--log-dir", "runs", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert load_checkpoint(tmp_path / "notes.pt")[1]["epoch"] == 1
+
+
+@pytest.mark.parametrize("entry", ["normalize", "double_softmax"])
+def test_one_flipped_bit_in_the_model_configuration_or_metadata_is_detected(entry, good_checkpoint, tmp_path):
+    """``True`` and ``False`` differ by one bit in a pickle: such a flip would change what the model answers."""
+    content = bytearray(good_checkpoint.read_bytes())
+    # The entry's name, then a memo (BINPUT n), then NEWTRUE (0x88) or NEWFALSE (0x89).
+    [stored] = re.finditer(re.escape(entry.encode()) + rb"q.[\x88\x89]", content, re.DOTALL)
+    content[stored.end() - 1] ^= 0x01
+    good_checkpoint.write_bytes(content)
+    completed = run_cli("evaluate", "--checkpoint", good_checkpoint, cwd=tmp_path)
+    refused(completed, "cannot be read: it is corrupt", "does not match the checksum")
+
+
+@pytest.mark.parametrize(
+    "metadata, expected",
+    [
+        ({"normalize": True, "accuracy": float("nan")}, "accuracy=nan"),
+        ({"normalize": True, "accuracy": 250.0}, "accuracy=250.0"),
+        ({"normalize": "no"}, "normalize='no'"),
+        ({"normalize": True, "epoch": True}, "epoch=True"),
+        ({"normalize": True, "teacher": "me"}, "unknown metadata entry 'teacher'"),
+    ],
+    ids=["NaN accuracy", "accuracy above 100", "normalize a string", "epoch a bool", "unknown entry"],
+)
+def test_metadata_of_the_wrong_type_or_range_is_refused_even_with_a_matching_checksum(metadata, expected, tmp_path):
+    write_payload(tmp_path / "odd.pt", forged=True, metadata=metadata)
+    completed = run_cli("predict", "--checkpoint", "odd.pt", "--test-index", "0", cwd=tmp_path)
+    refused(completed, "cannot be read", expected)
+    with pytest.raises(ValueError, match="wrong type or out of range|unknown metadata"):
+        save_checkpoint(tmp_path / "never.pt", CNN(), **metadata)
+    assert not (tmp_path / "never.pt").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.parametrize("option", ["--checkpoint", "image"])
+def test_a_device_is_called_a_device_not_missing(option, good_checkpoint, tmp_path):
+    arguments = (["--checkpoint", "/dev/zero", "--test-index", "0"] if option == "--checkpoint"
+                 else ["--checkpoint", good_checkpoint, "/dev/zero"])
+    completed = run_cli("predict", *arguments, cwd=tmp_path)
+    refused(completed)
+    assert "/dev/zero is not a regular file (it is a device, a pipe or a socket)" in completed.stderr
+    assert "does not exist" not in completed.stderr
+
+
+def test_save_through_a_symbolic_link_writes_where_it_points_and_says_so(tmp_path):
+    (tmp_path / "models").mkdir()
+    link = tmp_path / "latest.pt"
+    link.symlink_to(tmp_path / "models" / "run1.pt")
+    completed = run_cli("train", "--dry-run", "--save", "latest.pt", "--log-dir", "runs", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert (f"note: --save latest.pt is a symbolic link; the checkpoint is written where it points, "
+            f"{tmp_path / 'models' / 'run1.pt'}") in completed.stderr
+    assert link.is_symlink() and load_checkpoint(link)[1]["epoch"] == 1

@@ -77,7 +77,7 @@ def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         assert main(["--checkpoint", str(checkpoint), "--port", str(taken.getsockname()[1])]) == 2
-    assert "is taken or not allowed; choose another with --port N" in capsys.readouterr().err
+    assert "is taken by another program; choose another with --port N" in capsys.readouterr().err
 
 
 def test_the_exercises_pad_names_the_exercise_still_missing(checkpoint):

@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from solutions.data import MNIST_STD, load_split
 from solutions.errors import CourseError
@@ -58,6 +58,26 @@ def test_a_shadow_across_the_paper_is_not_ink(digits):
     assert np.percentile(pixels[np.asarray(photo.convert("L")) > 120], 1) < 0.6, "the photo has a real shadow"
     assert np.percentile(paper, 1) > 0.85
     assert difference(prepare_drawing(photo), upright(digit)) < 0.08
+
+
+@pytest.mark.parametrize("width", [8, 30, 60, 100])
+def test_thick_strokes_under_a_light_gradient_stay_ink(width):
+    """The paper's estimate follows the paper, never the ink, whatever the stroke's width (up to 1/4 of the digit)."""
+    light = 1.0 - 0.5 * np.mgrid[0:480, 0:640][1] / 640  # half as bright on the right as on the left
+    canvas = Image.new("L", (640, 480), 0)
+    ImageDraw.Draw(canvas).line([(250, 60), (390, 60), (300, 420)], fill=255, width=width)  # a 7, 360 pixels tall
+    ink = np.asarray(canvas, dtype=np.float32) / 255
+    even = even_out_lighting(((0.92 * (1 - ink) + 0.1 * ink) * light).astype(np.float32))
+    assert even[ink > 0.99].max() < 0.3, "a patch inside the ink came out as paper"
+    assert np.percentile(even[ink == 0], 1) > 0.85, "the paper is not even"
+
+
+def test_bold_strokes_on_white_are_left_as_they_are(digits, tmp_path):
+    [path] = write_all("bold_on_white", digits[0][3][None], tmp_path)
+    pixels = grayscale_pixels(load_image(path))
+    even = even_out_lighting(pixels)
+    assert even[pixels < 0.3].max() < 0.35, "a patch inside the ink came out as paper"
+    assert np.abs(even - pixels).max() < 0.1
 
 
 def test_light_ink_on_a_dark_ground_is_left_as_it_is(digits):

@@ -104,14 +104,18 @@ def test_site_has_every_lesson_and_api_page(site: Path) -> None:
     assert {"index.html", "getting-started/index.html", "exercises/index.html", "instructors/index.html"} <= set(names)
 
 
-def watched_page(browser, host: str, **options):
+def watched_page(browser, host: str, harmless_abort: str | None = None, **options):
     """A new page (of a browser or a browser context) and the list of every problem it will show: console
-    errors, page errors, failed requests, HTTP errors, and requests to anywhere but ``host``."""
+    errors, page errors, failed requests, HTTP errors, and requests to anywhere but ``host``.
+
+    A request whose URL contains ``harmless_abort`` may end aborted (``net::ERR_ABORTED``) without being one."""
     page = browser.new_page(**options)
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    page.on("requestfailed", lambda request: (
+        harmless_abort is not None and request.failure == "net::ERR_ABORTED" and harmless_abort in request.url)
+        or problems.append(f"request failed: {request.url} ({request.failure})"))
     page.on("request", lambda request: request.url.startswith((host, "data:", "blob:"))
             or problems.append(f"request to another host: {request.url}"))
     page.on("response", lambda response: response.status >= 400 and problems.append(
