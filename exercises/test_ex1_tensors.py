@@ -30,10 +30,15 @@ def which_statistics(batches: list[torch.Tensor], found: tuple[float, float]) ->
     """The hint for statistics that differ from the whole set's: the likeliest way they were computed."""
     means = torch.stack([batch.mean() for batch in batches])
     stds = torch.stack([batch.std(correction=0) for batch in batches])
+    sizes = torch.tensor([float(batch.numel()) for batch in batches])
+    within_batches = ((stds.square() * sizes).sum() / sizes.sum()).sqrt().item()
     if abs(found[0] - means.mean().item()) < 1e-4:
         return "batch_means"
-    if any(abs(found[1] - candidate) < 1e-4 for candidate in (stds.mean().item(), stds.square().mean().sqrt().item())):
+    if any(abs(found[1] - candidate) < 1e-4
+           for candidate in (stds.mean().item(), stds.square().mean().sqrt().item(), within_batches)):
         return "pooled_std"
+    if found[1] == 0 and stds.max() > 0:
+        return "one_pass"
     return "statistics"
 
 

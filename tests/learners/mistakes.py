@@ -247,5 +247,39 @@ CONCEPT_MISTAKES = [
     Mistake("overfitting without zero_grad", 8, "sanity.py", "        optimizer.zero_grad()\n", "", "overfit_loop"),
     Mistake("overfitting in eval mode", 8, "sanity.py", "    model.train()\n", "", "overfit_train_mode"),
     Mistake("losses kept as tensors", 8, "sanity.py", "losses.append(loss.item())", "losses.append(loss)", "start_float"),
+    # found by trying the exercises as a hostile learner would
+    Mistake("the batches read twice", 1, "tensors.py", _SUMS,
+            "    count, total = 0, 0.0\n    for batch in batches:\n        count += batch.numel()\n"
+            "        total += batch.double().sum().item()\n    mean, squared = total / count, 0.0\n"
+            "    for batch in batches:\n        squared += (batch.double() - mean).square().sum().item()\n"
+            "    return mean, (squared / count) ** 0.5\n", "one_pass"),
+    Mistake("only the spread inside each batch", 1, "tensors.py", _SUMS,
+            "    count, total, within = 0, 0.0, 0.0\n    for batch in batches:\n        count += batch.numel()\n"
+            "        total += batch.double().sum().item()\n"
+            "        within += batch.numel() * batch.double().var(correction=0).item()\n"
+            "    return total / count, (within / count) ** 0.5\n", "pooled_std"),
+    Mistake("the bias added at every kernel position", 2, "convolution.py",
+            "            output += torch.einsum(\"nchw,oc->nohw\", pixels, weight[:, :, row, column])\n",
+            "            output += torch.einsum(\"nchw,oc->nohw\", pixels, weight[:, :, row, column])\n"
+            "            if bias is not None:\n                output += bias.view(1, -1, 1, 1)\n"
+            "    bias = None\n", "bias"),
+    Mistake("padding of the width only", 2, "convolution.py",
+            "images = F.pad(input, (padding, padding, padding, padding))", "images = F.pad(input, (padding, padding))",
+            "padding"),
+    Mistake("the size formula without + 1", 2, "convolution.py",
+            "return (size + 2 * padding - kernel_size) // stride + 1", "return (size + 2 * padding - kernel_size) // stride",
+            "output_size"),
+    Mistake("the log of a softmax", 4, "losses.py",
+            "    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()\n",
+            "    return (shifted.exp() / shifted.exp().sum(dim=dim, keepdim=True)).log()\n", "log_underflow"),
+    Mistake("gradients returned in another order", 5, "backprop.py",
+            "return loss, Gradients(w1=d_w1, b1=d_b1, w2=d_w2, b2=d_b2)", "return loss, Gradients(d_w2, d_b2, d_w1, d_b1)",
+            "gradient_order"),
+    Mistake("a parameter rebound instead of changed", 6, "optimisers.py",
+            "            parameter.sub_(self.lr * direction)\n", "            parameter = parameter - self.lr * direction\n",
+            "in_place"),
+    Mistake("Adam counting steps from 0 (NaN weights)", 6, "optimisers.py",
+            'corrected_mean = mean / (1 - beta1 ** state["step"])', 'corrected_mean = mean / (1 - beta1 ** (state["step"] - 1))',
+            "adam"),
 ]
 MISTAKES += CONCEPT_MISTAKES
