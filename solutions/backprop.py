@@ -34,8 +34,10 @@ def forward_backward(inputs: torch.Tensor, targets: torch.Tensor, w1: torch.Tens
     Args:
         inputs: ``(N, D)`` features.
         targets: ``(N,)`` classes in ``[0, C)``.
-        w1, b1: the first layer, ``(H, D)`` and ``(H,)``.
-        w2, b2: the second layer, ``(C, H)`` and ``(C,)``.
+        w1: the first layer's weights, ``(H, D)``.
+        b1: the first layer's biases, ``(H,)``.
+        w2: the second layer's weights, ``(C, H)``.
+        b2: the second layer's biases, ``(C,)``.
 
     Returns:
         The loss (a scalar tensor) and its :class:`Gradients`.
