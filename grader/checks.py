@@ -24,6 +24,14 @@ class CheckFailed(AssertionError):
         self.hint, self.expected, self.found = hint, expected, found
 
 
+class FollowsFrom(CheckFailed):
+    """A check fails only because an earlier check fails: the plugin says so in one line, with that check's hint key."""
+
+    def __init__(self, hint: str, check: str) -> None:
+        super().__init__(hint, "", f"the failure of: {check}")
+        self.check = check
+
+
 class LearnerCodeBroken(Exception):
     """A module being graded cannot be imported, or lacks a name the exercise asks for."""
 

@@ -25,15 +25,16 @@ ALL_DONE = {f"ex{number}": "done" for number in exercises()}
 
 
 def replace_blocks(source: str, bodies: list[str]) -> str:
-    """``source`` with its solution blocks replaced, in order, by ``bodies``."""
-    output, bodies, inside = [], list(bodies), False
+    """``source`` with its solution blocks replaced, in order, by ``bodies`` (``None`` keeps the reference's)."""
+    output, bodies, inside, keep = [], list(bodies), False, False
     for line in source.splitlines(keepends=True):
         if BEGIN.match(line):
-            output.append(bodies.pop(0))
-            inside = True
+            body = bodies.pop(0)
+            inside, keep = True, body is None
+            output.append(body or "")
         elif END.match(line):
             inside = False
-        elif not inside:
+        elif not inside or keep:
             output.append(line)
     assert not bodies, "more bodies than solution blocks"
     return "".join(output)

@@ -122,7 +122,7 @@ MISTAKES = [
             "    model.eval()\n", "", "eval_mode"),
     Mistake("softmax applied to a double_softmax model", 11, "inference.py",
             'probabilities = outputs if getattr(model, "double_softmax", False) else F.softmax(outputs, dim=1)',
-            "probabilities = F.softmax(outputs, dim=1)", "probabilities"),
+            "probabilities = F.softmax(outputs, dim=1)", "softmax_twice"),
     # exercise 12
     Mistake("small drawings never enlarged", 12, "preprocess.py",
             "scale = DIGIT_BOX / max(ink.shape)", "scale = min(1.0, DIGIT_BOX / max(ink.shape))", "scale"),
@@ -135,6 +135,41 @@ MISTAKES = [
             "(field - MNIST_MEAN) / MNIST_STD).unsqueeze(0)", "(field - MNIST_MEAN) / MNIST_STD)", "shape"),
     Mistake("normalised in the wrong order", 12, "preprocess.py",
             "(field - MNIST_MEAN) / MNIST_STD)", "field / MNIST_STD - MNIST_MEAN)", "normalise"),
+]
+
+# found by doing the exercises by hand and trying variations on the finished solution
+MISTAKES += [
+    Mistake("Dropout2d given the keep probability", 3, "model.py",
+            "nn.Dropout2d(conv_dropout)", "nn.Dropout2d(1 - conv_dropout)", "dropout_keep"),
+    Mistake("Dropout given the keep probability", 3, "model.py",
+            "nn.Dropout(fc_dropout)", "nn.Dropout(1 - fc_dropout)", "dropout_keep"),
+    Mistake("Dropout2d also after conv1", 3, "model.py",
+            "F.max_pool2d(self.conv1(x), 2)", "F.max_pool2d(self.conv2_drop(self.conv1(x)), 2)", "dropout_place"),
+    Mistake("conv and fc dropout rates swapped", 3, "model.py",
+            "nn.Dropout2d(conv_dropout)\n        self.fc1 = nn.Linear(FLATTENED_FEATURES, 50)\n"
+            "        self.fc_drop = nn.Dropout(fc_dropout)",
+            "nn.Dropout2d(fc_dropout)\n        self.fc1 = nn.Linear(FLATTENED_FEATURES, 50)\n"
+            "        self.fc_drop = nn.Dropout(conv_dropout)", "dropout_swapped"),
+    Mistake("softmax before CrossEntropyLoss in the training loop", 7, "engine.py",
+            "loss = loss_fn(model(images), labels)", "loss = loss_fn(torch.softmax(model(images), dim=1), labels)",
+            "softmax_in_loop"),
+    Mistake("softmax applied twice in predict", 11, "inference.py",
+            "else F.softmax(outputs, dim=1)", "else F.softmax(F.softmax(outputs, dim=1), dim=1)", "softmax_twice"),
+    Mistake("nearest-neighbour resize", 12, "preprocess.py",
+            "Image.Resampling.LANCZOS", "Image.Resampling.NEAREST", "resize_filter"),
+    Mistake("cropped at any pixel above 0", 12, "preprocess.py",
+            "    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))\n"
+            "    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))\n",
+            "    rows = np.flatnonzero((ink > 0).any(axis=1))\n    cols = np.flatnonzero((ink > 0).any(axis=0))\n",
+            "ink_threshold"),
+    Mistake("centred by the bounding box", 12, "preprocess.py",
+            "field = place_in_field(digit)",
+            "field = np.zeros((FIELD, FIELD), np.float32)\n"
+            "    top, left = (FIELD - digit.shape[0]) // 2, (FIELD - digit.shape[1]) // 2\n"
+            "    field[top : top + digit.shape[0], left : left + digit.shape[1]] = digit", "centre"),
+    Mistake("digit transposed", 12, "preprocess.py",
+            "digit = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)",
+            "digit = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0).T", "transposed"),
 ]
 
 # the concept exercises: each idea gone wrong the way learners get it wrong
