@@ -236,7 +236,8 @@ def _remember(config: pytest.Config, book: Gradebook, statuses: dict[int, str]) 
     results, earlier = load_results(folder), {}
     for number, entry in exercises().items():
         if statuses[number] != "not run" and book.complete(number):
-            results[entry.marker] = record(folder, entry, statuses[number], book.checks.get(number, []))
+            results[entry.marker] = record(folder, entry, statuses[number], book.checks.get(number, []),
+                                           results.get(entry.marker))
         elif statuses[number] == "not run":
             kept = remembered(folder, entry, results)
             if kept is not None:
