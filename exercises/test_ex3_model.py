@@ -67,12 +67,16 @@ def test_ten_outputs(learner, batch):
     expect(tuple(output.shape) == (batch, 10), "outputs", f"shape ({batch}, 10)", tuple(output.shape))
 
 
+def are_probabilities(output: torch.Tensor) -> bool:
+    """Whether every row of ``output`` is in [0, 1] and sums to 1."""
+    return bool(((output >= 0) & (output <= 1)).all()) and torch.allclose(output.sum(dim=1), torch.ones(len(output)))
+
+
 def test_returns_logits_not_probabilities(learner):
     """forward returns logits or log-probabilities, never probabilities"""
     torch.manual_seed(0)
     output = run(learner, build(learner).eval(), torch.randn(32, 1, 28, 28), "outputs")
-    probabilities = bool(((output >= 0) & (output <= 1)).all()) and torch.allclose(output.sum(dim=1), torch.ones(32))
-    expect(not probabilities, "logits", "logits (any real numbers)",
+    expect(not are_probabilities(output), "logits", "logits (any real numbers)",
            "probabilities: every row is in [0, 1] and sums to 1 (the double-softmax pitfall)")
 
 
@@ -119,6 +123,10 @@ def test_forward_matches_the_reference(learner, test_inputs):
     model, reference = with_reference_weights(learner, build(learner))
     found, wanted = run(learner, model, test_inputs[:64], "forward"), reference(test_inputs[:64]).detach()
     expect(found.shape == wanted.shape, "outputs", f"shape {tuple(wanted.shape)}", tuple(found.shape))
+    if not torch.equal(found, run(learner, model, test_inputs[:64], "forward")):
+        raise FollowsFrom("dropout", "dropout is on in train mode and off in eval mode")
+    if are_probabilities(found):
+        raise FollowsFrom("logits", "forward returns logits or log-probabilities, never probabilities")
     # log_softmax leaves log-probabilities unchanged, so a forward ending in log_softmax is as good as logits
     difference = float((torch.log_softmax(found, 1) - torch.log_softmax(wanted, 1)).abs().max())
     expect(difference < 1e-4, "forward", "the reference's scores (to 1e-4)",
@@ -202,8 +210,9 @@ def test_double_softmax_returns_probabilities(learner, test_inputs):
     """CNN(double_softmax=True) returns the notebook's probabilities"""
     model, reference = with_reference_weights(learner, build(learner, double_softmax=True))
     found, wanted = run(learner, model, test_inputs[:32], "double_softmax"), reference(test_inputs[:32]).detach()
-    probabilities = bool(((found >= 0) & (found <= 1)).all()) and torch.allclose(found.sum(dim=1), torch.ones(32))
+    probabilities = are_probabilities(found)
     if probabilities and not torch.allclose(found, wanted, atol=1e-5):
         raise FollowsFrom("forward", "with the reference's weights, forward gives the reference's scores")
+    off = float((found.sum(dim=1) - 1).abs().max())
     expect(probabilities, "double_softmax", "probabilities: softmax of the scores, every row summing to 1",
-           f"rows summing to {[round(float(total), 3) for total in found.sum(dim=1)[:3]]} ...")
+           f"rows whose sums are off 1 by up to {off:.3g}" if off > 1e-5 else "values outside [0, 1]")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-from grader.checks import CheckFailed, FollowsFrom, expect
+from grader.checks import CheckFailed, FollowsFrom, apart, expect
 from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
@@ -189,8 +189,11 @@ def expect_the_reference_gradients(learner, reference, batches, loss_fn, cpu) ->
         raise CheckFailed("softmax_in_loop", f"gradients of size {wanted[0]:.3g} at the first step, as the reference's",
                           f"{found[0]:.3g}, {wanted[0] / found[0]:.0f} times smaller at every step, exactly as with a "
                           "softmax before the loss")
-    expect(False, "zero_grad", f"gradient sizes per step {[round(size, 2) for size in wanted]}",
-           [round(size, 2) for size in found])
+    expect(len(found) == len(wanted), "step_order", f"one optimiser step per batch: {len(wanted)}", len(found))
+    step = next(step for step, (a, b) in enumerate(zip(found, wanted)) if not math.isclose(a, b, rel_tol=1e-4))
+    shown, expected = apart(found[step], wanted[step])
+    raise CheckFailed("zero_grad", f"gradients of size {expected} at step {step}, as the reference's",
+                      f"{shown} at step {step}" + (": they grow from step to step" if found[step] > wanted[step] else ""))
 
 
 def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, loss_fn, cpu):
@@ -224,7 +227,7 @@ def test_returns_the_average_training_loss(learner, reference, mnist_batches, lo
     wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[1]
     expect(isinstance(found, (float, int)), "train_loss", "a Python number (use loss.item())", type(found).__name__)
     expect(not math.isnan(found), "nan", "a number", found)
-    expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", f"{wanted:.4f}", f"{found:.4f}")
+    expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", *reversed(apart(found, wanted)))
 
 
 def test_steps_after_backward(learner, mnist_batches, loss_fn, cpu):
@@ -289,8 +292,8 @@ def test_evaluate_averages_the_loss_per_sample(learner, reference, trained_refer
     found = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
     wanted = evaluate(reference, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
     expect(not math.isnan(found.loss), "nan", "a number", found.loss)
-    expect(math.isclose(found.loss, wanted.loss, rel_tol=1e-4), "loss_average", f"{wanted.loss:.4f}",
-           f"{found.loss:.4f}")
+    expect(math.isclose(found.loss, wanted.loss, rel_tol=1e-4), "loss_average",
+           *reversed(apart(found.loss, wanted.loss)))
 
 
 def test_evaluate_counts_over_the_whole_dataset(learner, reference, trained_reference, mnist_batches, loss_fn, cpu):

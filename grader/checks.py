@@ -42,6 +42,16 @@ def expect(condition: object, hint: str, expected: str, found: object) -> None:
         raise CheckFailed(hint, expected, str(found))
 
 
+def apart(found: float, wanted: float) -> tuple[str, str]:
+    """``found`` and ``wanted`` written with just enough digits to look different (a failure's evidence
+    must never read as equal)."""
+    for digits in range(4, 18):
+        shown = f"{found:.{digits}g}", f"{wanted:.{digits}g}"
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 def where_in(error: BaseException, folder: Path) -> str:
     """`` (exercises/model.py, line 37: x = self.fc1(x))`` for the deepest frame inside ``folder``."""
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)

@@ -150,6 +150,18 @@ def test_the_catalogue_covers_every_exercise_with_a_stub():
     assert len(MISTAKES) >= 35 and len(VARIANTS) >= 8
 
 
+def test_a_failure_that_follows_from_another_says_so_in_one_line(graded):
+    report, output = graded["mistake: no ReLU after fc1"]
+    text = " ".join(output.split())
+    assert "follows from the failing check: with the reference's weights, forward gives the reference's scores" in text
+    assert "rows summing to" not in text, "rows that sum to 1 are no evidence of a failure"
+    report, output = graded["mistake: argmax over the wrong dim"]
+    assert failing_hints(report, 7) == {"argmax"}, "the device and eval-mode checks it breaks only refer to it"
+    assert "found: argmax over dim=0: across the images of a batch" in " ".join(output.split())
+    report, output = graded["mistake: softmax before CrossEntropyLoss in the training loop"]
+    assert failing_hints(report, 7) == {"softmax_in_loop"}, "not zero_grad: the gradients are ten times smaller"
+
+
 def test_the_shape_message_names_the_dtype(graded):
     report, output = graded["mistake: no channel dimension"]
     assert "found:    a torch.float32 tensor of shape (28, 28)" in output
