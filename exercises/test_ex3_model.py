@@ -191,6 +191,9 @@ def expect_dropout_rates(shares: dict[str, float], conv_dropout: float, fc_dropo
     raise CheckFailed("dropout_rates", expected, found)
 
 
+CONV_DROPOUT_CHECK = "conv2's dropout zeroes whole feature maps (Dropout2d) in train mode"
+
+
 def test_conv_dropout_drops_whole_feature_maps(learner, test_inputs):
     """conv2's dropout zeroes whole feature maps (Dropout2d) in train mode"""
     shares = dropped_shares(learner, test_inputs, conv_dropout=0.5, fc_dropout=0.1)
@@ -203,7 +206,10 @@ def test_conv_dropout_drops_whole_feature_maps(learner, test_inputs):
 
 def test_dropout_rates_are_the_course_rates(learner, test_inputs):
     """at the course's rates (0.1) dropout drops 10% of conv2's maps and 10% of fc1's units"""
-    expect_dropout_rates(dropped_shares(learner, test_inputs, conv_dropout=0.1, fc_dropout=0.1), 0.1, 0.1)
+    shares = dropped_shares(learner, test_inputs, conv_dropout=0.1, fc_dropout=0.1)
+    if shares["before_conv2"] or shares["partly"] >= 0.01:
+        raise FollowsFrom("dropout_place" if shares["before_conv2"] else "channel_dropout", CONV_DROPOUT_CHECK)
+    expect_dropout_rates(shares, 0.1, 0.1)
 
 
 def test_double_softmax_returns_probabilities(learner, test_inputs):
