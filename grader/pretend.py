@@ -19,7 +19,6 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.weak import WeakIdKeyDictionary
 
 PRETEND = torch.device("cuda")
-MOVES = (torch.Tensor.to, torch.Tensor.cuda)
 
 
 def _is_pretend(device: object) -> bool:
