@@ -24,12 +24,14 @@ from .preprocess import grayscale_pixels, load_image, prepare_drawing
 from .recipes import RECIPES, get_recipe
 from .report import collect_predictions, confusion_matrix, figure_path, per_class_accuracy, plot_confusion_matrix
 from .training import check_destinations, train
+from .unfinished import require_written
 from .writes import check_file, followed_link
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 60_000  # the whole training set
 MAX_SEED = 2**32 - 1
+TRAINING_MODULES = ("model.py", "engine.py", "monitor.py")  # the exercises a training run is made of
 
 
 def _whole_number(text: str, low: int, high: int) -> int:
@@ -145,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_train(args: argparse.Namespace) -> int:
     """``train``: train with a recipe and report each epoch."""
+    require_written("train", TRAINING_MODULES)
     recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     device = select_device(args.device)
     save = args.save or str(Path("checkpoints") / f"{args.run_name}.pt")

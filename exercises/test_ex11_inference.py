@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from grader.checks import expect
+from grader.checks import FollowsFrom, expect
 from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
@@ -12,9 +12,17 @@ pytestmark = pytest.mark.ex11
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+DIGITS_CHECK = "predict gives the most probable digit of each image"
+
+
 def predict(target, model, images, hint):
+    """``target``'s prediction; digits of the wrong shape break every check: the digits check names it."""
     with target.running(hint):
-        return target.get("inference", "predict")(model, images, "cpu")
+        prediction = target.get("inference", "predict")(model, images, "cpu")
+    digits = getattr(prediction, "digits", None)
+    if hint != "digits" and isinstance(digits, torch.Tensor) and tuple(digits.shape) != (len(images),):
+        raise FollowsFrom("digits", DIGITS_CHECK)
+    return prediction
 
 
 def test_predicts_the_same_digits_as_the_reference(learner, reference, trained_reference, test_inputs):
@@ -31,8 +39,17 @@ def test_probabilities_are_the_softmax_of_the_outputs(learner, reference, traine
     found = predict(learner, trained_reference, test_inputs, "probabilities").probabilities
     wanted = predict(reference, trained_reference, test_inputs, "probabilities").probabilities
     expect(tuple(found.shape) == (200, 10), "probabilities", "shape (200, 10)", tuple(found.shape))
-    expect(torch.allclose(found, wanted, atol=1e-5), "probabilities", "the softmax of the model's outputs",
-           f"rows summing to {found.sum(dim=1)[:3].tolist()} ...")
+    expect_softmax_once(found, wanted)
+
+
+def expect_softmax_once(found: torch.Tensor, wanted: torch.Tensor) -> None:
+    """Fail unless ``found`` are the probabilities ``wanted``, naming a softmax applied twice or not at all."""
+    if torch.allclose(found, wanted, atol=1e-5):
+        return
+    difference = f"a largest difference of {float((found - wanted).abs().max()):.3g} from the reference's"
+    expect(not torch.allclose(found, torch.softmax(wanted, dim=1), atol=1e-5), "softmax_twice",
+           "the probabilities the model gives, softmax taken once", f"{difference}: softmax taken of probabilities")
+    expect(False, "probabilities", "the softmax of the model's outputs", difference)
 
 
 def test_predictions_do_not_depend_on_dropout(learner, reference, trained_reference, test_inputs):
@@ -48,18 +65,19 @@ def test_double_softmax_models_are_not_softmaxed_again(learner, test_inputs):
     torch.manual_seed(0)
     model = CNN(double_softmax=True).eval()
     found = predict(learner, model, test_inputs[:20], "probabilities").probabilities
-    expect(torch.allclose(found, model(test_inputs[:20]).detach(), atol=1e-6), "probabilities",
-           "the model's own probabilities", "softmax applied to probabilities")
+    expect_softmax_once(found, model(test_inputs[:20]).detach())
 
 
 def test_predict_moves_the_images_to_the_device(learner, trained_reference, test_inputs):
     """predict moves the images to the device it is given"""
-    pretend, moved = PretendDevice(), []
-    trained_reference.register_forward_pre_hook(lambda module, inputs: moved.append(pretend.was_moved(inputs[0])))
+    pretend, images = PretendDevice(), test_inputs[:10]
+    pretend.place(*trained_reference.parameters(), *trained_reference.buffers())
+    pretend.watch("images", images)
     with pretend, learner.running("input_device"):
-        learner.get("inference", "predict")(trained_reference, test_inputs[:10], PRETEND)
-    expect(moved and all(moved), "input_device", "model(images.to(device)) (the check pretends device is a GPU)",
-           "images that never reached the device" if moved else "the model was never called")
+        learner.get("inference", "predict")(trained_reference, images, PRETEND)
+    expect(not pretend.mixed, "input_device",
+           "model(images.to(device)) (the check pretends device is a GPU and the model is on it)",
+           "images still on the CPU where they met the model's weights")
 
 
 @pytest.mark.parametrize("with_original", [False, True])

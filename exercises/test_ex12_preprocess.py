@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from grader.checks import expect
+from grader.checks import FollowsFrom, expect
 from solutions.data import MNIST_MEAN, MNIST_STD
 
 pytestmark = pytest.mark.ex12
@@ -38,16 +38,32 @@ def brightest_ink(field: torch.Tensor) -> float:
     return float(field.max()) * MNIST_STD + MNIST_MEAN
 
 
+def border_median(field: torch.Tensor) -> float:
+    """The background of a prepared field: the median of its border, which a misplaced digit barely touches."""
+    field = field.reshape(28, 28)
+    return float(torch.cat([field[0], field[-1], field[:, 0], field[:, -1]]).median())
+
+
 def expect_like_reference(found: torch.Tensor, wanted: torch.Tensor, hint: str) -> None:
     """Fail with the hint of the first step that differs from the reference, else with ``hint``."""
-    corner = float(found.reshape(28, 28)[0, 0])
-    expect(abs(corner - BACKGROUND) < 0.1, "invert", f"a black background ({BACKGROUND:.2f})",
-           f"a background of {corner:.2f}")
+    background = border_median(found)
+    if abs(background) < 0.05 and abs(float(found.max()) - 1) < 0.05:  # black at 0, white at 1: not normalised
+        raise FollowsFrom("normalise", "pixels are normalised with MNIST's mean and standard deviation")
+    expect(abs(background - BACKGROUND) < 0.1, "invert", f"a black background ({BACKGROUND:.2f})",
+           f"a background of {background:.2f}")
     expect(abs(brightest_ink(found) - brightest_ink(wanted)) < 0.1, "contrast",
            f"the brightest ink at {brightest_ink(wanted):.2f} of full white",
            f"{brightest_ink(found):.2f}: the ink was not stretched to full brightness")
-    expect(max(ink_box(found)) == max(ink_box(wanted)), "scale", f"ink {'×'.join(map(str, ink_box(wanted)))} pixels",
-           f"{'×'.join(map(str, ink_box(found)))} pixels")
+    found_box, wanted_box = ink_box(found), ink_box(wanted)
+    expect(not (found_box == wanted_box[::-1] != wanted_box), "transposed",
+           f"ink {'×'.join(map(str, wanted_box))} pixels (height × width)",
+           f"{'×'.join(map(str, found_box))} pixels: the digit lies on its side")
+    expect(all(abs(a - b) <= 1 for a, b in zip(found_box, wanted_box)), "scale",
+           f"ink {'×'.join(map(str, wanted_box))} pixels", f"{'×'.join(map(str, found_box))} pixels")
+    found_centre, wanted_centre = centre_of_mass(found), centre_of_mass(wanted)
+    expect(max(abs(a - b) for a, b in zip(found_centre, wanted_centre)) < 0.75, "centre",
+           f"the centre of mass at ({wanted_centre[0]:.1f}, {wanted_centre[1]:.1f}), as the reference's",
+           f"({found_centre[0]:.1f}, {found_centre[1]:.1f})")
     difference = float((found - wanted).abs().mean())
     expect(difference < 0.05, hint, "the reference's result", f"a mean difference of {difference:.2f} per pixel")
 
@@ -78,8 +94,8 @@ def test_returns_one_28_by_28_channel(learner, seven):
 def test_is_normalised_like_the_training_data(learner, seven):
     """pixels are normalised with MNIST's mean and standard deviation"""
     field = prepare(learner, Image.fromarray(seven), "normalise")
-    corner = float(field.reshape(28, 28)[0, 0])
-    expect(abs(corner - BACKGROUND) < 1e-3, "normalise", f"black background = {BACKGROUND:.4f}", f"{corner:.4f}")
+    background = border_median(field)
+    expect(abs(background - BACKGROUND) < 1e-3, "normalise", f"black background = {BACKGROUND:.4f}", f"{background:.4f}")
     expect(abs(float(field.max()) - (1 - MNIST_MEAN) / MNIST_STD) < 0.1, "normalise",
            f"brightest ink near {(1 - MNIST_MEAN) / MNIST_STD:.2f}", f"{float(field.max()):.2f}")
 
@@ -116,6 +132,8 @@ def test_proportions_are_kept(learner):
     canvas = np.zeros((400, 400), dtype=np.uint8)
     canvas[50:350, 180:240] = 255  # a stroke five times taller than wide
     height, width = ink_box(prepare(learner, Image.fromarray(canvas), "scale"))
+    expect(not (width in (19, 20, 21) and height in (3, 4, 5)), "transposed", "about 20×4 pixels of ink",
+           f"{height}×{width} pixels: the stroke lies on its side")
     expect(height in (19, 20, 21) and width in (3, 4, 5), "scale", "about 20×4 pixels of ink",
            f"{height}×{width} pixels")
 
@@ -137,3 +155,27 @@ def test_colour_drawings_match_the_reference(learner, reference, seven, mode):
         rgba[..., 3] = seven
         drawing = Image.fromarray(rgba, "RGBA")
     expect_like_reference(prepare(learner, drawing, "invert"), prepare(reference, drawing, "invert"), "invert")
+
+
+def test_faint_smudges_are_not_ink(learner, reference, seven):
+    """a faint smudge far from the digit is not cropped in (ink is above INK_THRESHOLD)"""
+    canvas = np.asarray(on_canvas(seven)).copy()
+    expect_like_reference(prepare(learner, Image.fromarray(canvas), "crop"),
+                          prepare(reference, Image.fromarray(canvas), "crop"), "crop")
+    canvas[270:276, 20:26] = 20  # a smudge at 8% of the ink's brightness
+    drawing = Image.fromarray(canvas)
+    found, wanted = prepare(learner, drawing, "ink_threshold"), prepare(reference, drawing, "ink_threshold")
+    expect(ink_box(found) == ink_box(wanted), "ink_threshold",
+           f"ink {'×'.join(map(str, ink_box(wanted)))} pixels, the digit alone",
+           f"{'×'.join(map(str, ink_box(found)))} pixels: the smudge was cropped in with the digit")
+
+
+def test_thin_strokes_are_averaged_when_shrunk(learner, reference):
+    """shrinking averages the pixels it merges (an antialiasing filter), so thin strokes survive"""
+    canvas = np.zeros((240, 240), dtype=np.uint8)
+    canvas[40:200, 40:200] = 255  # a frame 16 pixels thick (2 once shrunk to the 20×20 box)
+    canvas[56:184, 56:184] = 0
+    canvas[56:184:2, 56:184] = 255  # inside it, 64 one-pixel lines: 8 times finer than the box
+    drawing = Image.fromarray(canvas)
+    found, wanted = prepare(learner, drawing, "resize_filter"), prepare(reference, drawing, "resize_filter")
+    expect_like_reference(found, wanted, "resize_filter")

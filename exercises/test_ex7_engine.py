@@ -1,11 +1,13 @@
 """Checks of exercise 7, train and test (exercises/engine.py), on real MNIST with the reference CNN."""
 
+import contextlib
 import math
 
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
-from grader.checks import expect
+from grader.checks import CheckFailed, FollowsFrom, apart, expect
 from grader.pretend import PRETEND, PretendDevice
 from solutions.model import CNN
 
@@ -57,32 +59,87 @@ def expect_step_after_backward(target, batches, loss_fn, cpu) -> None:
            "forward, backward, step for each batch", ", ".join(events[:6]) or "no forward pass")
 
 
-def placement(target, batches, loss_fn, train: bool) -> dict[str, list[bool]]:
-    """Whether the images reaching the model and the labels reaching the loss were moved to the device."""
-    pretend, moved = PretendDevice(), {"images": [], "labels": []}
+class ArgmaxDims(TorchFunctionMode):
+    """Remembers the dim of every argmax (or max over a dim) taken of rows of 10 scores inside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dims: list[object] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        scores = args[0] if args and isinstance(args[0], torch.Tensor) else None
+        if name in ("argmax", "max") and scores is not None and scores.dim() == 2 and scores.shape[1] == 10:
+            dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+            if name == "argmax" or isinstance(dim, int):
+                self.dims.append(dim)
+        return func(*args, **kwargs)
+
+    def expect_rows(self) -> None:
+        """Fail with the argmax hint if a class was taken over anything but each row's 10 scores."""
+        wrong = [dim for dim in self.dims if dim not in (1, -1)]
+        expect(not wrong, "argmax", "argmax over dim=1, the 10 scores of each image",
+               f"argmax over dim={wrong[0] if wrong else None}: across the images of a batch")
+
+
+ARGMAX_CHECK = "the predicted class is the argmax over the 10 scores of each image (batches of 10)"
+
+
+def run_evaluate(target, model, batches, loss_fn, device, hint, pretend: PretendDevice | None = None):
+    """``target``'s evaluate. An argmax over the wrong dim also breaks what ``hint`` checks (a batch of 128
+    has 128 labels but 10 maxima over dim 0): the argmax check names it, the others say they follow from it."""
+    dims = ArgmaxDims()
+    try:
+        with dims, pretend or contextlib.nullcontext(), target.running(hint):
+            result = target.get("engine", "evaluate")(model, batches, loss_fn, device)
+    except CheckFailed as error:
+        if hint == "argmax":
+            dims.expect_rows()
+        elif any(dim not in (1, -1) for dim in dims.dims):
+            raise FollowsFrom("argmax", ARGMAX_CHECK) from error
+        raise
+    if hint == "argmax":
+        dims.expect_rows()
+    return result
+
+
+STEP_CHECK = "the optimiser steps after backpropagation, once per batch"
+
+
+def expect_steps_in_order(target, batches, loss_fn, cpu) -> None:
+    """What the step-order check finds wrong breaks every other training check too: they say so in one line."""
+    try:
+        expect_step_after_backward(target, batches, loss_fn, cpu)
+    except CheckFailed as error:
+        raise FollowsFrom(error.hint, STEP_CHECK) from error
+
+
+def placement(target, batches, loss_fn, train: bool) -> dict[str, int]:
+    """How many batches' images and labels met tensors on the device while still on the CPU, whatever
+    computed with them (the model, loss_fn, F.cross_entropy, ==)."""
+    pretend = PretendDevice()
     torch.manual_seed(0)
     model = CNN()
-    model.register_forward_pre_hook(lambda module, inputs: moved["images"].append(pretend.was_moved(inputs[0])))
-
-    def recording_loss(outputs, labels):
-        moved["labels"].append(pretend.was_moved(labels))
-        return loss_fn(outputs, labels)
-
-    engine = target.module("engine")
-    with pretend, target.running("device"):
-        if train:
-            engine.train_one_epoch(model, batches, torch.optim.SGD(model.parameters(), lr=0.01), recording_loss,
-                                   PRETEND)
-        else:
-            engine.evaluate(model, batches, recording_loss, PRETEND)
-    return moved
+    pretend.place(*model.parameters(), *model.buffers())
+    for index, (images, labels) in enumerate(batches):
+        pretend.watch(f"images {index}", images)
+        pretend.watch(f"labels {index}", labels)
+    if train:
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        with pretend, target.running("device"):
+            target.get("engine", "train_one_epoch")(model, batches, optimizer, loss_fn, PRETEND)
+    else:
+        run_evaluate(target, model, batches, loss_fn, PRETEND, "device", pretend)
+    return {part: sum(name.startswith(part) for name in pretend.mixed) for part in ("images", "labels")}
 
 
-def expect_moved(moved: dict[str, list[bool]], batches: int) -> None:
-    for name, flags in moved.items():
-        expect(len(flags) == batches and all(flags), "device",
-               f"the {name} of all {batches} batches moved with .to(device) (the check pretends device is a GPU)",
-               f"{flags.count(False) + batches - len(flags)} of {batches} batches' {name} not moved to the device")
+def expect_moved(stayed: dict[str, int], batches: int) -> None:
+    for part, count in stayed.items():
+        expect(count == 0, "device",
+               f"the {part} of every batch moved with .to(device) before they meet the model or its outputs "
+               "(the check pretends device is a GPU)",
+               f"the {part} of {count} of {batches} batches still on the CPU where they met tensors on the device")
 
 
 def train_epoch(target, batches, loss_fn, cpu, optimizer_class=None, model=None, on_step=None, **model_options):
@@ -97,8 +154,7 @@ def train_epoch(target, batches, loss_fn, cpu, optimizer_class=None, model=None,
 
 
 def evaluate(target, model, batches, loss_fn, cpu, hint):
-    with target.running(hint):
-        return target.get("engine", "evaluate")(model, batches, loss_fn, cpu)
+    return run_evaluate(target, model, batches, loss_fn, cpu, hint)
 
 
 def test_train_sets_train_mode(learner, mnist_batches, loss_fn, cpu):
@@ -108,22 +164,56 @@ def test_train_sets_train_mode(learner, mnist_batches, loss_fn, cpu):
     expect(model.training, "train_mode", "model.training to be True after train_one_epoch", "eval mode")
 
 
-def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, loss_fn, cpu):
-    """gradients are cleared before every backward pass"""
-    def sizes(target):
-        no_dropout = {"conv_dropout": 0.0, "fc_dropout": 0.0}
-        return train_epoch(target, mnist_batches["train"], loss_fn, cpu, GradientRecorder, **no_dropout)[2].sizes
+GRADIENT_CHECK = "each step's gradients are the reference's (cleared before every backward pass)"
 
-    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
-    found, wanted = sizes(learner), sizes(reference)
-    same = len(found) == len(wanted) and all(math.isclose(a, b, rel_tol=1e-4) for a, b in zip(found, wanted))
-    expect(same, "zero_grad", f"gradient sizes per step {[round(size, 2) for size in wanted]}",
-           [round(size, 2) for size in found])
+
+def gradient_sizes(target, batches, loss_fn, cpu) -> list[float]:
+    """The size of the gradients at each step of an epoch that learns nothing (lr 0, no dropout)."""
+    no_dropout = {"conv_dropout": 0.0, "fc_dropout": 0.0}
+    return train_epoch(target, batches, loss_fn, cpu, GradientRecorder, **no_dropout)[2].sizes
+
+
+def same_sizes(found: list[float], wanted: list[float]) -> bool:
+    return len(found) == len(wanted) and all(math.isclose(a, b, rel_tol=1e-4) for a, b in zip(found, wanted))
+
+
+def expect_the_reference_gradients(learner, reference, batches, loss_fn, cpu) -> None:
+    """Fail with the likeliest cause first: the order of the steps, a softmax before the loss (gradients about
+    ten times smaller at every step), then gradients that pile up (no zero_grad)."""
+    expect_steps_in_order(learner, batches, loss_fn, cpu)
+    found, wanted = gradient_sizes(learner, batches, loss_fn, cpu), gradient_sizes(reference, batches, loss_fn, cpu)
+    if same_sizes(found, wanted):
+        return
+    softmaxed = gradient_sizes(reference, batches, lambda outputs, labels: loss_fn(outputs.softmax(dim=1), labels), cpu)
+    if same_sizes(found, softmaxed):
+        raise CheckFailed("softmax_in_loop", f"gradients of size {wanted[0]:.3g} at the first step, as the reference's",
+                          f"{found[0]:.3g}, {wanted[0] / found[0]:.0f} times smaller at every step, exactly as with a "
+                          "softmax before the loss")
+    expect(len(found) == len(wanted), "step_order", f"one optimiser step per batch: {len(wanted)}", len(found))
+    step = next(step for step, (a, b) in enumerate(zip(found, wanted)) if not math.isclose(a, b, rel_tol=1e-4))
+    shown, expected = apart(found[step], wanted[step])
+    raise CheckFailed("zero_grad", f"gradients of size {expected} at step {step}, as the reference's",
+                      f"{shown} at step {step}" + (": they grow from step to step" if found[step] > wanted[step] else ""))
+
+
+def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, loss_fn, cpu):
+    """each step's gradients are the reference's (cleared before every backward pass)"""
+    expect_the_reference_gradients(learner, reference, mnist_batches["train"], loss_fn, cpu)
+
+
+def expect_gradients_first(learner, reference, batches, loss_fn, cpu) -> None:
+    """Weights and losses that differ because the gradients do say so in one line."""
+    try:
+        expect_the_reference_gradients(learner, reference, batches, loss_fn, cpu)
+    except FollowsFrom:
+        raise
+    except CheckFailed as error:
+        raise FollowsFrom(error.hint, GRADIENT_CHECK) from error
 
 
 def test_one_epoch_matches_the_reference(learner, reference, mnist_batches, loss_fn, cpu):
     """one epoch changes the weights exactly as the reference does (same seed)"""
-    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
+    expect_gradients_first(learner, reference, mnist_batches["train"], loss_fn, cpu)
     found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
     wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
     difference = max(float((found[name] - wanted[name]).abs().max()) for name in wanted)
@@ -132,12 +222,12 @@ def test_one_epoch_matches_the_reference(learner, reference, mnist_batches, loss
 
 def test_returns_the_average_training_loss(learner, reference, mnist_batches, loss_fn, cpu):
     """train_one_epoch returns the training loss averaged over samples"""
-    expect_step_after_backward(learner, mnist_batches["train"], loss_fn, cpu)
+    expect_gradients_first(learner, reference, mnist_batches["train"], loss_fn, cpu)
     found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[1]
     wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[1]
     expect(isinstance(found, (float, int)), "train_loss", "a Python number (use loss.item())", type(found).__name__)
     expect(not math.isnan(found), "nan", "a number", found)
-    expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", f"{wanted:.4f}", f"{found:.4f}")
+    expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", *reversed(apart(found, wanted)))
 
 
 def test_steps_after_backward(learner, mnist_batches, loss_fn, cpu):
@@ -202,8 +292,8 @@ def test_evaluate_averages_the_loss_per_sample(learner, reference, trained_refer
     found = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
     wanted = evaluate(reference, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
     expect(not math.isnan(found.loss), "nan", "a number", found.loss)
-    expect(math.isclose(found.loss, wanted.loss, rel_tol=1e-4), "loss_average", f"{wanted.loss:.4f}",
-           f"{found.loss:.4f}")
+    expect(math.isclose(found.loss, wanted.loss, rel_tol=1e-4), "loss_average",
+           *reversed(apart(found.loss, wanted.loss)))
 
 
 def test_evaluate_counts_over_the_whole_dataset(learner, reference, trained_reference, mnist_batches, loss_fn, cpu):

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import shlex
 import shutil
 import signal
@@ -20,10 +21,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .catalog import EXERCISES, exercise, exercises
+from .catalog import EXERCISES, SOLUTIONS, exercise, exercises
 from .grading import add_grade_parser, grade_command
 from .progress import load_hints_seen, save_hints_seen, state_folder
-from .stubs import generate, out_of_sync, reset
+from .stubs import generate, make_stub, out_of_sync, reset
 
 HINTS_SEEN = state_folder(EXERCISES) / "hints-seen.json"
 
@@ -53,12 +54,21 @@ def forget_hints(number: int, seen_file: Path | None = None) -> None:
 
 
 def back_up(path: Path) -> Path:
-    """Copy ``path`` to ``exercises/.grader/backups/`` under a name with the time; returns the copy."""
+    """Copy ``path`` to ``exercises/.grader/backups/`` under a name with the time; returns the copy.
+
+    A copy is never overwritten: a second backup within the same microsecond gets a counter."""
     folder = state_folder(path.parent) / "backups"
     folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}"
-    shutil.copy2(path, copy)
-    return copy
+    stamp = f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S-%f}"
+    for attempt in itertools.count(1):
+        copy = folder / f"{stamp}{'' if attempt == 1 else f'-{attempt}'}{path.suffix}"
+        try:
+            with copy.open("xb") as backup:  # "x": fails rather than replace an earlier backup
+                backup.write(path.read_bytes())
+        except FileExistsError:
+            continue
+        shutil.copystat(path, copy)
+        return copy
 
 
 class NeedsConfirmation(Exception):
@@ -84,9 +94,12 @@ def confirm_and_reset(number: int, ask: Callable[[str], str] = input, yes: bool 
             raise cannot_ask from None
         if answer.strip().lower() not in ("y", "yes"):
             return "Nothing changed."
-    kept = back_up(target) if target.exists() else None
+    unchanged = target.exists() and target.read_text() == make_stub((SOLUTIONS / entry.module).read_text())
+    kept = back_up(target) if target.exists() and not unchanged else None
     reset(number)
     forget_hints(number, state_folder(EXERCISES) / HINTS_SEEN.name)
+    if unchanged:
+        return f"exercises/{entry.module} was already its stub: nothing to save. Its hints start again from the first."
     saved = f" Your version is saved as {kept.relative_to(EXERCISES.parent)}." if kept else ""
     return f"exercises/{entry.module} is back to its stub.{saved} Its hints start again from the first."
 

@@ -24,6 +24,14 @@ class CheckFailed(AssertionError):
         self.hint, self.expected, self.found = hint, expected, found
 
 
+class FollowsFrom(CheckFailed):
+    """A check fails only because an earlier check fails: the plugin says so in one line, with that check's hint key."""
+
+    def __init__(self, hint: str, check: str) -> None:
+        super().__init__(hint, "", f"the failure of: {check}")
+        self.check = check
+
+
 class LearnerCodeBroken(Exception):
     """A module being graded cannot be imported, or lacks a name the exercise asks for."""
 
@@ -32,6 +40,16 @@ def expect(condition: object, hint: str, expected: str, found: object) -> None:
     """Raise :class:`CheckFailed` unless ``condition`` holds."""
     if not condition:
         raise CheckFailed(hint, expected, str(found))
+
+
+def apart(found: float, wanted: float) -> tuple[str, str]:
+    """``found`` and ``wanted`` written with just enough digits to look different (a failure's evidence
+    must never read as equal)."""
+    for digits in range(4, 18):
+        shown = f"{found:.{digits}g}", f"{wanted:.{digits}g}"
+        if shown[0] != shown[1]:
+            return shown
+    return shown
 
 
 def where_in(error: BaseException, folder: Path) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from .catalog import Exercise, exercises
-from .checks import CheckFailed, LearnerCodeBroken, Target, where_in
+from .checks import CheckFailed, FollowsFrom, LearnerCodeBroken, Target, where_in
 from .clock import CheckTimedOut, seconds_within, time_limit
 from .progress import RENUMBERED_NOTE, load_results, record, remembered, renumbered_since_last_run, save_results
 
@@ -166,6 +166,8 @@ def explain(entry: Exercise, check: str, error: BaseException, timing: str = "")
     more = f"more help: python -m grader hint {entry.number}   ·   read {entry.reading}"
     if isinstance(error, NotImplementedError):
         return NOT_STARTED, "", f"{header}: not started ({_where_to_write(entry)})"
+    if isinstance(error, FollowsFrom):
+        return FAILED, error.hint, f"{header}\n{_wrap('  follows from the failing check: ' + error.check)}"
     if isinstance(error, CheckFailed):
         body = f"  expected: {error.expected}\n  found:    {error.found}\n  hint:     {entry.hint(error.hint)}"
         return FAILED, error.hint, f"{header}\n{_wrap(body)}\n  {more}"
@@ -243,7 +245,8 @@ def _remember(config: pytest.Config, book: Gradebook, statuses: dict[int, str]) 
     results, earlier = load_results(folder), {}
     for number, entry in exercises().items():
         if statuses[number] != "not run" and book.complete(number):
-            results[entry.marker] = record(folder, entry, statuses[number], book.checks.get(number, []))
+            results[entry.marker] = record(folder, entry, statuses[number], book.checks.get(number, []),
+                                           results.get(entry.marker))
         elif statuses[number] == "not run":
             kept = remembered(folder, entry, results)
             if kept is not None:

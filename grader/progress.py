@@ -2,7 +2,9 @@
 
 Each exercise's last complete result is kept with a fingerprint of the files it
 grades, so that ``pytest exercises/ -m ex9`` does not forget the others,
-and a result is dropped as soon as its file changes (as rustlings does).
+and a result is dropped as soon as its file changes (as rustlings does). The
+fingerprints of the last contents that passed are kept too: trying a variation
+and undoing it brings the exercise back to "done".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .catalog import Exercise
 
 STATE_FOLDER = ".grader"
 RESULTS_FILE = "results.json"
+PASSING_KEPT = 20  # passing contents remembered per exercise
 
 # Until the concept exercises joined, there were six exercises, numbered differently. What the grader
 # remembered under those numbers is recognised by the missing stamp: hints carry over, results do not
@@ -98,14 +101,30 @@ def save_results(exercises_folder: Path, results: dict[str, dict]) -> None:
 
 
 def remembered(exercises_folder: Path, entry: Exercise, results: dict[str, dict]) -> dict | None:
-    """The remembered result of ``entry`` if its files have not changed since, else ``None``."""
+    """The remembered result of ``entry`` for its files as they are now: the last result if they have not
+    changed since, "done" if they are back to a content that passed, else ``None``."""
     record = results.get(entry.marker)
-    if not isinstance(record, dict) or record.get("fingerprint") != fingerprint(exercises_folder, entry):
+    if not isinstance(record, dict):
         return None
-    return record
+    now = fingerprint(exercises_folder, entry)
+    if record.get("fingerprint") == now:
+        return record
+    passed = next((state for state in _passing(record) if state["fingerprint"] == now), None)
+    return None if passed is None else {"status": "done", "checks": [], "fingerprint": now,
+                                        "finished": passed["finished"]}
 
 
-def record(exercises_folder: Path, entry: Exercise, status: str, checks: list[dict[str, str]]) -> dict:
-    """A result to remember."""
-    return {"status": status, "checks": checks, "fingerprint": fingerprint(exercises_folder, entry),
-            "finished": datetime.now().isoformat(timespec="minutes")}
+def _passing(record: object) -> list[dict]:
+    states = record.get("passing", []) if isinstance(record, dict) else []
+    return [state for state in states if isinstance(state, dict) and {"fingerprint", "finished"} <= state.keys()]
+
+
+def record(exercises_folder: Path, entry: Exercise, status: str, checks: list[dict[str, str]],
+           earlier: object = None) -> dict:
+    """A result to remember, with the passing contents of the ``earlier`` record and this one's if it passed."""
+    now, finished = fingerprint(exercises_folder, entry), datetime.now().isoformat(timespec="minutes")
+    passing = [state for state in _passing(earlier) if state["fingerprint"] != now]
+    if status == "done":
+        passing.append({"fingerprint": now, "finished": finished})
+    return {"status": status, "checks": checks, "fingerprint": now, "finished": finished,
+            "passing": passing[-PASSING_KEPT:]}

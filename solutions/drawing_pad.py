@@ -46,8 +46,10 @@ from .preprocess import (
     prepare_drawing, reduce_to_working_size,
 )
 from .serving import BodyLimit, check_bindable, reach_note
+from .unfinished import require_written
 
 DEFAULT_CHECKPOINT = Path("checkpoints") / f"{DEFAULT_RUN_NAME}.pt"
+DRAWING_MODULES = ("model.py", "inference.py", "preprocess.py")  # the exercises the pad runs
 DEFAULT_PORT = 7860
 PANEL = 128  # pixels a side of each step in the strip
 CAPTION = 22  # pixels below each step for its caption
@@ -317,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not 0 < args.port < 65536:
             raise CourseError(f"--port must be between 1 and 65535, not {args.port}")
+        require_written("draw", DRAWING_MODULES)
         note = reach_note(args.host)
         reader = DigitReader(args.checkpoint, select_device(args.device))
         check_bindable(args.host, args.port)

@@ -25,15 +25,16 @@ ALL_DONE = {f"ex{number}": "done" for number in exercises()}
 
 
 def replace_blocks(source: str, bodies: list[str]) -> str:
-    """``source`` with its solution blocks replaced, in order, by ``bodies``."""
-    output, bodies, inside = [], list(bodies), False
+    """``source`` with its solution blocks replaced, in order, by ``bodies`` (``None`` keeps the reference's)."""
+    output, bodies, inside, keep = [], list(bodies), False, False
     for line in source.splitlines(keepends=True):
         if BEGIN.match(line):
-            output.append(bodies.pop(0))
-            inside = True
+            body = bodies.pop(0)
+            inside, keep = True, body is None
+            output.append(body or "")
         elif END.match(line):
             inside = False
-        elif not inside:
+        elif not inside or keep:
             output.append(line)
     assert not bodies, "more bodies than solution blocks"
     return "".join(output)
@@ -149,6 +150,18 @@ def test_the_catalogue_covers_every_exercise_with_a_stub():
     assert len(MISTAKES) >= 35 and len(VARIANTS) >= 8
 
 
+def test_a_failure_that_follows_from_another_says_so_in_one_line(graded):
+    report, output = graded["mistake: no ReLU after fc1"]
+    text = " ".join(output.split())
+    assert "follows from the failing check: with the reference's weights, forward gives the reference's scores" in text
+    assert "rows summing to" not in text, "rows that sum to 1 are no evidence of a failure"
+    report, output = graded["mistake: argmax over the wrong dim"]
+    assert failing_hints(report, 7) == {"argmax"}, "the device and eval-mode checks it breaks only refer to it"
+    assert "found: argmax over dim=0: across the images of a batch" in " ".join(output.split())
+    report, output = graded["mistake: softmax before CrossEntropyLoss in the training loop"]
+    assert failing_hints(report, 7) == {"softmax_in_loop"}, "not zero_grad: the gradients are ten times smaller"
+
+
 def test_the_shape_message_names_the_dtype(graded):
     report, output = graded["mistake: no channel dimension"]
     assert "found:    a torch.float32 tensor of shape (28, 28)" in output
@@ -163,7 +176,7 @@ def test_different_correct_solutions_pass(graded, name):
 def test_a_syntax_error_is_explained_and_hides_no_other_exercise(graded):
     report, output = graded["syntax error"]
     assert report["ex3"]["status"].startswith("failing")
-    assert {report[f"ex{number}"]["status"] for number in (2, 3, 4, 5)} == {"done"}
+    assert {report[f"ex{number}"]["status"] for number in (7, 9, 11, 12)} == {"done"}
     assert "exercises/model.py has a syntax error on line" in output
 
 
@@ -208,7 +221,7 @@ def test_a_syntax_error_names_the_file_it_is_in(graded):
 
 def test_a_nan_loss_is_named(graded):
     report, output = graded["nan loss"]
-    assert "nan" in failing_hints(report, 2)
+    assert "nan" in failing_hints(report, 7)
     assert "The loss became NaN" in output
 
 

@@ -1,11 +1,12 @@
 """The single source: exercises/ is generated from solutions/ and must stay in sync."""
 
+import datetime
 import io
 import json
 
 import pytest
 
-from grader.__main__ import confirm_and_reset, main, next_hint
+from grader.__main__ import back_up, confirm_and_reset, main, next_hint
 from grader.progress import load_hints_seen
 from grader.catalog import SOLUTIONS, exercises
 from grader.stubs import MarkerError, generate, make_stub, out_of_sync, reset
@@ -73,6 +74,35 @@ def test_reset_puts_one_exercise_back_and_asks_first(tmp_path, monkeypatch):
     assert [backup.read_text() for backup in backups] == ["my engine"]
     assert load_hints_seen(seen) == {"ex3": 1}, "the reset exercise's hints start again"
     assert "no stub of its own" in confirm_and_reset(10, ask=lambda prompt: "y")
+
+
+def test_reset_twice_in_a_second_keeps_both_backups_and_never_saves_a_stub(tmp_path, monkeypatch):
+    generate(exercises=tmp_path)
+    engine = tmp_path / "engine.py"
+    monkeypatch.setattr("grader.__main__.EXERCISES", tmp_path)
+    monkeypatch.setattr("grader.__main__.reset", lambda number: reset(number, exercises=tmp_path))
+    assert "was already its stub: nothing to save" in confirm_and_reset(7, yes=True)
+    assert not (tmp_path / ".grader" / "backups").exists()
+    for version in ("first try", "second try", "third try"):
+        engine.write_text(version)
+        assert "Your version is saved as" in confirm_and_reset(7, yes=True)
+    backups = sorted((tmp_path / ".grader" / "backups").glob("engine-*.py"))
+    assert sorted(backup.read_text() for backup in backups) == ["first try", "second try", "third try"]
+
+
+def test_a_backup_never_replaces_an_earlier_one(tmp_path, monkeypatch):
+    class FrozenClock(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 12, 2, 6, 0, 0, 0)
+
+    monkeypatch.setattr("grader.__main__.datetime", FrozenClock)
+    work = tmp_path / "engine.py"
+    copies = []
+    for version in ("one", "two"):
+        work.write_text(version)
+        copies.append(back_up(work))
+    assert copies[0] != copies[1] and [copy.read_text() for copy in copies] == ["one", "two"]
 
 
 def test_reset_without_a_terminal_asks_for_yes_and_changes_nothing(tmp_path, monkeypatch):

@@ -240,6 +240,52 @@ DROPOUT_AFTER_POOLING = {
     ],
 }
 
+# The loss of evaluate computed with F.cross_entropy instead of the given loss_fn, and predict sending the
+# images wherever the model's weights are: right answers the device checks once failed.
+OWN_LOSS_AND_MODEL_DEVICE = {
+    "engine.py": [
+        """\
+    model.train()
+    loss_sum, seen = 0.0, 0
+    for batch_index, (images, labels) in enumerate(batches):
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(labels)
+        seen += len(labels)
+        if on_step is not None:
+            on_step(batch_index, loss.item())
+    return loss_sum / seen
+""",
+        """\
+    model.eval()
+    loss_sum, correct, total = 0.0, 0, 0
+    with torch.no_grad():
+        for images, labels in batches:
+            images, labels = images.to(device), labels.to(device)
+            outputs = model(images)
+            loss_sum += torch.nn.functional.cross_entropy(outputs, labels, reduction="sum").item()
+            correct += int((outputs.argmax(1) == labels).sum())
+            total += labels.numel()
+    return Evaluation(loss_sum / total, correct, total)
+""",
+    ],
+    "inference.py": [
+        """\
+    model.eval()
+    with torch.no_grad():
+        outputs = model(images.to(next(model.parameters()).device))
+    if not getattr(model, "double_softmax", False):
+        outputs = outputs.softmax(dim=1)
+    probabilities = outputs.cpu()
+    return Prediction(digits=probabilities.argmax(dim=1), probabilities=probabilities)
+""",
+        None,
+    ],
+}
+
 # prepare_drawing written from the three hints of exercise 12, step by step, nothing more.
 AS_THE_HINTS_SAY = {
     "preprocess.py": [
@@ -434,5 +480,6 @@ VARIANTS = {
     "writer.flush() and keyword arguments": FLUSHING_WRITER,
     "Dropout2d after pooling, model and images moved in predict": DROPOUT_AFTER_POOLING,
     "preprocessing exactly as the hints say": AS_THE_HINTS_SAY,
+    "evaluate with F.cross_entropy, predict on the model's own device": OWN_LOSS_AND_MODEL_DEVICE,
     "concept exercises with loops and other building blocks": LOOPS_AND_BUILDING_BLOCKS,
 }
