@@ -4,7 +4,7 @@
 
 // ---- Preparation: solutions.preprocess.prepare_drawing, step for step --------------------------------------
 
-const INK_THRESHOLD = 0.2, DIGIT_BOX = 20, FIELD = 28, LIGHTING_BLOCKS = 48;
+const INK_THRESHOLD = 0.2, DIGIT_BOX = 20, FIELD = 28, LIGHTING_SIDE = 32, LIGHTING_WINDOW = 0.3;
 const f32 = Math.fround;
 
 // Python's round(): halves go to the even neighbour.
@@ -24,6 +24,7 @@ function percentileSorted(sorted, q) {
 
 // Pillow's resampling (Resample.c): a separable filter, horizontal pass first, float32 between passes.
 const FILTERS = {
+  box: {support: 0.5, weight: (x) => (x > -0.5 && x <= 0.5 ? 1 : 0)},
   bilinear: {support: 1, weight: (x) => { x = Math.abs(x); return x < 1 ? 1 - x : 0; }},
   lanczos: {support: 3, weight: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0)},
 };
@@ -93,7 +94,7 @@ function grayscale(rgba) {
   return pixels;
 }
 
-function rankFilter(grid, rows, cols, reduce, size = 5) {
+function rankFilter(grid, rows, cols, reduce, size) {
   const half = size >> 1, out = new Float32Array(rows * cols);
   const clamp = (v, n) => Math.min(n - 1, Math.max(0, v));
   for (let r = 0; r < rows; r++) {
@@ -108,28 +109,31 @@ function rankFilter(grid, rows, cols, reduce, size = 5) {
   return out;
 }
 
-// preprocess.paper_brightness: a bright percentile per block, a closing on the grid, bilinear back to full size.
-function paperBrightness(pixels, width, height) {
-  const block = Math.max(4, Math.ceil(Math.max(height, width) / LIGHTING_BLOCKS));
-  const rows = Math.ceil(height / block), cols = Math.ceil(width / block);
-  const grid = new Float32Array(rows * cols), values = new Float32Array(block * block);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      let k = 0;
-      for (let y = r * block; y < (r + 1) * block; y++) {
-        for (let x = c * block; x < (c + 1) * block; x++) {
-          values[k++] = pixels[Math.min(y, height - 1) * width + Math.min(x, width - 1)];  // edge padding
-        }
-      }
-      values.sort();
-      grid[r * cols + c] = percentileSorted(values, 0.8);
-    }
+// numpy.pad(..., margin, mode="edge").
+function padEdges(pixels, width, height, margin) {
+  const outWidth = width + 2 * margin, outHeight = height + 2 * margin, out = new Float32Array(outWidth * outHeight);
+  for (let y = 0; y < outHeight; y++) {
+    const from = Math.min(height - 1, Math.max(0, y - margin)) * width;
+    for (let x = 0; x < outWidth; x++) out[y * outWidth + x] = pixels[from + Math.min(width - 1, Math.max(0, x - margin))];
   }
-  const closed = rankFilter(rankFilter(grid, rows, cols, Math.max), rows, cols, Math.min);
-  const full = resize(closed, cols, rows, cols * block, rows * block, FILTERS.bilinear);
-  const paper = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) paper.set(full.subarray(y * cols * block, y * cols * block + width), y * width);
-  return paper;
+  return out;
+}
+
+// preprocess.paper_brightness: on the image reduced to LIGHTING_SIDE a side (Pillow's BOX), a closing (maximum,
+// then minimum filter) over a window wider than any stroke, on the edge-extended image; bilinear back to full size.
+function paperBrightness(pixels, width, height) {
+  const scale = LIGHTING_SIDE / Math.max(height, width);
+  const smallWidth = Math.max(1, roundHalfEven(width * scale)), smallHeight = Math.max(1, roundHalfEven(height * scale));
+  const small = resize(pixels, width, height, smallWidth, smallHeight, FILTERS.box);
+  const window = 2 * roundHalfEven(LIGHTING_SIDE * LIGHTING_WINDOW / 2) + 1;
+  const rows = smallHeight + 2 * window, cols = smallWidth + 2 * window;
+  const extended = padEdges(small, smallWidth, smallHeight, window);
+  const closed = rankFilter(rankFilter(extended, rows, cols, Math.max, window), rows, cols, Math.min, window);
+  const paper = new Float32Array(smallWidth * smallHeight);
+  for (let y = 0; y < smallHeight; y++) {
+    paper.set(closed.subarray((y + window) * cols + window, (y + window) * cols + window + smallWidth), y * smallWidth);
+  }
+  return resize(paper, smallWidth, smallHeight, width, height, FILTERS.bilinear);
 }
 
 // preprocess.even_out_lighting: divide dark ink on light paper by the paper's brightness.
