@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,33 +81,40 @@ def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
     assert "is taken by another program; choose another with --port N" in capsys.readouterr().err
 
 
-def test_the_exercises_pad_names_the_exercise_still_missing(checkpoint):
-    """``python -m exercises draw`` runs the learner's code; the generated stubs stop at exercise 3."""
-    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert completed.returncode == 2
-    assert "Exercise 3 (" in completed.stderr and "is not started yet" in completed.stderr
-    assert "Traceback" not in completed.stderr
-
-
-def test_the_exercises_pad_names_exercise_5_once_the_model_and_inference_are_written(checkpoint, tmp_path):
-    learner = tmp_path / "exercises"
+def learner_copy(folder: Path, written: tuple[str, ...]) -> Path:
+    """A learner's exercises/ in ``folder`` with the modules ``written`` as the reference has them."""
+    learner = folder / "exercises"
     shutil.copytree(ROOT / "exercises", learner, ignore=shutil.ignore_patterns("test_*", "conftest.py"))
-    for done in ("model.py", "inference.py"):  # exercises 3 and 11 written as the reference has them
+    for done in written:
         shutil.copy(ROOT / "solutions" / done, learner / done)
-    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
-                               cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    return folder
+
+
+def exercises_draw(folder: Path, checkpoint: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
+                          cwd=folder, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(folder)})
+
+
+def test_the_exercises_pad_names_every_exercise_still_missing(checkpoint, tmp_path):
+    """``python -m exercises draw`` runs the learner's code: on the stubs it names the three exercises it needs."""
+    completed = exercises_draw(learner_copy(tmp_path, ()), checkpoint)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    for needed in ("exercise 3 (Build the CNN)", "exercise 11 (Run inference)", "exercise 12 (Prepare your own drawing)"):
+        assert needed in completed.stderr, completed.stderr
+
+
+def test_the_exercises_pad_names_exercise_12_once_the_model_and_inference_are_written(checkpoint, tmp_path):
+    completed = exercises_draw(learner_copy(tmp_path, ("model.py", "inference.py")), checkpoint)
     assert completed.returncode == 2
-    assert "Exercise 12 (Prepare your own drawing) is not started yet" in completed.stderr, completed.stderr
+    assert "exercise 12 (Prepare your own drawing) is not written yet" in completed.stderr, completed.stderr
+    assert "exercise 3 " not in completed.stderr
 
 
 def test_the_exercises_pad_without_a_checkpoint_says_how_to_train(tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(tmp_path / "no.pt")],
-                               cwd=ROOT, capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert completed.returncode == 2 and "python -m exercises train" in completed.stderr
+    folder = learner_copy(tmp_path, ("model.py", "inference.py", "preprocess.py"))
+    completed = exercises_draw(folder, tmp_path / "no.pt")
+    assert completed.returncode == 2 and "python -m exercises train" in completed.stderr, completed.stderr
 
 
 def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_upload, tmp_path):
