@@ -10,6 +10,7 @@ import inspect
 import json
 import math
 import textwrap
+import types
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -217,6 +218,8 @@ def _wrap(text: str) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    if call.excinfo is not None and exercise_of(item) is not None:
+        call.excinfo = _with_line_numbers(call.excinfo)
     report = yield
     entry = exercise_of(item)
     if entry is None or report.when == "teardown" or (report.when == "setup" and report.passed):
@@ -235,6 +238,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.longrepr = message
     report.outcome = "failed"
     return report
+
+
+def _with_line_numbers(excinfo: pytest.ExceptionInfo) -> pytest.ExceptionInfo:
+    """The same exception without the traceback entries that have no line number.
+
+    A time limit's signal can interrupt code at an instruction without one, and pytest's own
+    report of such a traceback fails (an INTERNALERROR that ends the whole run)."""
+    entries, tb = [], excinfo.tb
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    kept = [entry for entry in entries if entry.tb_lineno is not None]
+    if len(kept) == len(entries):
+        return excinfo
+    rebuilt = None
+    for entry in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return pytest.ExceptionInfo.from_exception(excinfo.value.with_traceback(rebuilt))
 
 
 def _remember(config: pytest.Config, book: Gradebook, statuses: dict[int, str]) -> dict[int, str]:

@@ -11,12 +11,14 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from grader.catalog import EXERCISES, REPO, SOLUTIONS, exercises
+from grader.plugin import _with_line_numbers
 from grader.stubs import BEGIN, END, make_stub
 from tests.learners.mistakes import MISTAKES
 from tests.learners.variants import VARIANTS
@@ -269,3 +271,19 @@ def test_a_busy_machine_fails_nothing(tmp_path):
             process.kill()
             process.wait()
     assert statuses(report) == ALL_DONE, output[-3000:]
+
+
+def test_a_traceback_entry_without_a_line_number_does_not_break_the_report():
+    """A time limit's signal can land on an instruction without a line; pytest cannot show such an entry."""
+    try:
+        1 / 0
+    except ZeroDivisionError as error:
+        entry = error.__traceback__
+        lineless = types.TracebackType(None, entry.tb_frame, 10**6, -1)
+        assert lineless.tb_lineno is None
+        error.__traceback__ = types.TracebackType(lineless, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+        info = pytest.ExceptionInfo.from_exception(error)
+    with pytest.raises(TypeError):
+        info.getrepr()
+    shown = _with_line_numbers(info)
+    assert "ZeroDivisionError" in str(shown.getrepr()) and len(shown.traceback) == 1
