@@ -334,3 +334,15 @@ def test_a_path_without_submissions_is_a_clear_error(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "grades.csv").exists()
+
+
+def test_without_bubblewrap_grading_refuses_unless_told_and_then_says_so(tmp_path, monkeypatch, capsys):
+    import grader.classroom.command as command
+
+    monkeypatch.setattr(command, "bubblewrap", lambda: None)
+    friend = learner_tree(tmp_path / "friend", solved=False)
+    assert main(["grade", str(friend), "--out", str(tmp_path / "grades.csv"), "--quiet"]) == 2
+    assert "install it (Debian/Ubuntu: apt-get install bubblewrap)" in capsys.readouterr().err
+    grade = command.grade_one(friend, hidden=False, allow_unsandboxed=True)
+    assert grade.flags == ["graded WITHOUT a sandbox (--allow-unsandboxed)"]
+    assert not any(grade.done(number) for number in NUMBERS) and grade.verdicts

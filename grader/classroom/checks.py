@@ -21,6 +21,7 @@ from PIL import Image
 import solutions
 import solutions.model
 
+from ..tracing import borrowed
 from . import questions
 
 PUBLIC_SEED = 2026
@@ -144,6 +145,16 @@ def fields(**judges: Callable[[object, object], str | None]) -> Callable[[object
     return judge
 
 
+def not_borrowed(function: str) -> Callable[[object, object], str | None]:
+    """Right when PyTorch's own version of ``function`` did not do the work (see :mod:`grader.tracing`)."""
+    def judge(found: object, wanted: object) -> str | None:
+        if not isinstance(found, list) or not all(isinstance(name, str) for name in found):
+            return describe(found)
+        names = borrowed(set(found), function)
+        return f"PyTorch's {', '.join(names)} did the work: write it yourself" if names else None
+    return judge
+
+
 def state_dicts(atol: float = 1e-5) -> Callable[[object, object], str | None]:
     tensors = close_tensors(atol=atol, rtol=1e-4)
 
@@ -258,13 +269,15 @@ def _convolution(inputs: Inputs) -> list[Check]:
         checks.append(Check(2, f"conv2d on {channels}×{height}×{width} images, a {kernel[0]}×{kernel[1]} kernel, "
                                f"stride {stride}, padding {padding}", "conv2d",
                             {"input": images, "weight": weight, "bias": bias, "stride": stride, "padding": padding},
-                            "conv", "F.conv2d's output", close_tensors(atol=1e-4)))
+                            "conv", "F.conv2d's output, computed by your own code",
+                            fields(output=close_tensors(atol=1e-4), used=not_borrowed("conv2d"))))
     for kernel_size, stride in ((2, 2), (3, choose.randrange(1, 3))):
         images = inputs.normal(2, choose.randrange(1, 4), choose.randrange(7, 14), choose.randrange(7, 14))
         checks.append(Check(2, f"max_pool2d over {kernel_size}×{kernel_size} windows, stride {stride}, on "
                                f"{'×'.join(map(str, images.shape[1:]))} images", "max_pool2d",
                             {"input": images, "kernel_size": kernel_size, "stride": stride}, "pool",
-                            "F.max_pool2d's output", close_tensors(atol=0, rtol=0)))
+                            "F.max_pool2d's output, computed by your own code",
+                            fields(output=close_tensors(atol=0, rtol=0), used=not_borrowed("max_pool2d"))))
     return checks
 
 
@@ -297,13 +310,13 @@ def _losses(inputs: Inputs) -> list[Check]:
     return [
         Check(4, f"log_softmax of a {'×'.join(map(str, shape))} tensor of large scores over its last dim",
               "log_softmax", {"input": inputs.normal(*shape, scale=300), "dim": -1}, "max_subtracted",
-              "F.log_softmax's output, finite", close_tensors(atol=1e-4)),
+              "F.log_softmax's output, finite", fields(output=close_tensors(atol=1e-4), used=not_borrowed("losses"))),
         Check(4, f"log_softmax over dim 0 of {rows}×{classes} scores", "log_softmax",
               {"input": inputs.normal(rows, classes, scale=3), "dim": 0}, "dim", "F.log_softmax's output",
-              close_tensors(atol=1e-5)),
+              fields(output=close_tensors(atol=1e-5), used=not_borrowed("losses"))),
         Check(4, f"cross_entropy of {rows} rows of {classes} classes", "cross_entropy",
               {"input": inputs.normal(rows, classes, scale=4), "target": inputs.classes(rows, classes)}, "mean",
-              "F.cross_entropy's mean loss", close_numbers(rel=1e-4)),
+              "F.cross_entropy's mean loss", fields(output=close_numbers(rel=1e-4), used=not_borrowed("losses"))),
         Check(4, "double_softmax_floor for four numbers of classes", "double_softmax_floor",
               {"classes": [10, choose.randrange(2, 5), choose.randrange(5, 50), choose.randrange(50, 1000)]},
               "floor", "log(e + C - 1) - 1 for each C", each(close_numbers(rel=1e-6))),
@@ -322,8 +335,9 @@ def _backprop(inputs: Inputs) -> list[Check]:
     return [
         Check(5, f"forward_backward's loss and gradients ({samples} samples, {features} features, {hidden} hidden "
                  f"units, {classes} classes)", "forward_backward", network, "p_minus_y",
-              "the loss and autograd's gradients", fields(loss=close_numbers(rel=1e-8), w2=gradient, b2=gradient,
-                                                         w1=gradient, b1=gradient)),
+              "the loss and autograd's gradients, without autograd",
+              fields(loss=close_numbers(rel=1e-8), w2=gradient, b2=gradient, w1=gradient, b1=gradient,
+                     used=not_borrowed("forward_backward"))),
         Check(5, f"numerical_gradient of a smooth function at a {shape[0]}×{shape[1]} point", "numerical_gradient",
               {"weights": inputs.normal(*shape).double(), "input": inputs.normal(*shape).double(), "eps": 1e-6},
               "central", "central differences, and the point put back as it was",
@@ -345,7 +359,8 @@ def _optimisers(inputs: Inputs) -> list[Check]:
     return [Check(6, f"{kind}({', '.join(f'{key}={_short(value)}' for key, value in setting.items())}): the "
                      f"parameters after each of {steps} steps", "optimiser_steps",
                   {"kind": kind, "settings": setting, "params": params, "gradients": gradients}, hint,
-                  f"torch.optim.{kind}'s parameters after each step", each(each(close_tensors(atol=1e-6))))
+                  f"torch.optim.{kind}'s parameters after each step, without torch.optim",
+                  fields(steps=each(each(close_tensors(atol=1e-6))), used=not_borrowed("optimisers")))
             for kind, setting, hint in settings]
 
 
@@ -371,8 +386,9 @@ def _engine(inputs: Inputs, seed: int) -> list[Check]:
               fields(weights=state_dicts(atol=1e-5), loss=close_numbers(rel=1e-4), steps=each(each(close_numbers())))),
         Check(7, f"evaluate on 300 test digits in batches of {test_size}, the model handed over in train mode",
               "evaluate", {"state": weights, "batches": batches_of(model_input(test_pixels), test_labels, test_size)},
-              "accuracy", "the reference's correct, total and loss",
-              fields(correct=close_numbers(rel=0), total=close_numbers(rel=0), loss=close_numbers(rel=1e-4))),
+              "accuracy", "the reference's correct, total and loss, in eval mode without a graph",
+              fields(correct=close_numbers(rel=0), total=close_numbers(rel=0), loss=close_numbers(rel=1e-4),
+                     **{"graph recorded": equal})),
     ]
 
 
@@ -383,7 +399,7 @@ def _sanity(inputs: Inputs, seed: int) -> list[Check]:
         Check(8, "loss_at_start of a network handed over in train mode, on 16 digits", "loss_at_start",
               {"state": weights, "images": images, "labels": labels}, "start_eval",
               "the reference's loss, in eval mode, the weights unchanged",
-              fields(loss=close_numbers(rel=1e-5), **{"weights changed": equal})),
+              fields(loss=close_numbers(rel=1e-5), **{"weights changed": equal, "graph recorded": equal})),
         Check(8, "overfit_one_batch: the loss before each of 12 Adam steps on 16 digits", "overfit_one_batch",
               {"state": weights, "images": images, "labels": labels, "lr": 3e-3, "steps": 12,
                "seed": inputs.choose.randrange(1 << 30)}, "overfit_loop", "the reference's losses, step by step",
@@ -437,7 +453,7 @@ def _inference(inputs: Inputs, seed: int) -> list[Check]:
     return [Check(11, f"predict on {count} test digit(s), the model handed over in train mode", "predict",
                   {"state": inputs.cnn_weights(), "images": model_input(pixels)}, "digits",
                   "the reference's digits and probabilities",
-                  fields(digits=equal, probabilities=close_tensors(atol=1e-5)))]
+                  fields(digits=equal, probabilities=close_tensors(atol=1e-5), **{"graph recorded": equal}))]
 
 
 def _preprocess(inputs: Inputs, seed: int) -> list[Check]:

@@ -83,8 +83,8 @@ def grade_class(submissions: list[Submission], setting: Setting, workers: int, r
                 progress: bool = True) -> None:
     """Grade every submission, ``workers`` at a time, adding each to ``report`` as it finishes.
 
-    On Ctrl-C the live workers are stopped and the unfinished submissions dropped; the
-    ``KeyboardInterrupt`` goes on to the caller.
+    On Ctrl-C (or a report that cannot be written) the live workers are stopped and the
+    unfinished submissions dropped; the exception goes on to the caller.
     """
     from tqdm import tqdm
 
@@ -109,7 +109,7 @@ def grade_class(submissions: list[Submission], setting: Setting, workers: int, r
                            disable=not progress, file=sys.stderr):
             if not cancelled.is_set():
                 report.add(future.result())
-    except KeyboardInterrupt:
+    except BaseException:
         cancelled.set()
         for worker in list(live):
             worker.stop()
@@ -174,8 +174,8 @@ def grade_command(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         submissions = find_submissions(args.submissions)
+        report = ClassReport(args.out, feedback)
         with prepared(limits, hidden_seed, args.allow_unsandboxed, args.timeout) as setting:
-            report = ClassReport(args.out, feedback)
             fence = "in a bubblewrap sandbox" if setting.sandboxed else "WITHOUT A SANDBOX (--allow-unsandboxed)"
             print(f"Grading {len(submissions)} submission(s), {args.workers} at a time, each {fence}; "
                   f"{len(setting.checks)} checks" + ("" if hidden_seed is None else f", hidden seed {hidden_seed}"),

@@ -20,6 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+try:
+    from grader.tracing import library_use
+except ImportError:  # in the sandbox, where the grader is not mounted: the module is copied beside this one
+    from tracing import library_use
+
 CPU = torch.device("cpu")
 
 
@@ -90,12 +95,22 @@ def conv_output_size(course, cases: list[list[int]]) -> list[object]:
             for size, kernel, stride, padding in cases]
 
 
+def traced(function, *args, **kwargs) -> dict[str, object]:
+    """The output of ``function`` and what PyTorch did for it (so that the grader can tell a call of
+    the function being re-implemented from a re-implementation)."""
+    with library_use() as used:
+        output = function(*args, **kwargs)
+    return {"output": output, "used": sorted(used)}
+
+
 def conv2d(course, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, stride: int, padding: int) -> object:
-    return plain(course.convolution.conv2d(input, weight, bias, stride=stride, padding=padding))
+    found = traced(course.convolution.conv2d, input, weight, bias, stride=stride, padding=padding)
+    return {**found, "output": plain(found["output"])}
 
 
 def max_pool2d(course, input: torch.Tensor, kernel_size: int, stride: int) -> object:
-    return plain(course.convolution.max_pool2d(input, kernel_size, stride))
+    found = traced(course.convolution.max_pool2d, input, kernel_size, stride)
+    return {**found, "output": plain(found["output"])}
 
 
 # --- exercise 3: the CNN --------------------------------------------------------------------------
@@ -126,11 +141,13 @@ def cnn_gradients_reach(course, images: torch.Tensor, seed: int) -> list[str]:
 # --- exercise 4: losses ---------------------------------------------------------------------------
 
 def log_softmax(course, input: torch.Tensor, dim: int) -> object:
-    return plain(course.losses.log_softmax(input, dim))
+    found = traced(course.losses.log_softmax, input, dim)
+    return {**found, "output": plain(found["output"])}
 
 
 def cross_entropy(course, input: torch.Tensor, target: torch.Tensor) -> object:
-    return number(course.losses.cross_entropy(input, target))
+    found = traced(course.losses.cross_entropy, input, target)
+    return {**found, "output": number(found["output"])}
 
 
 def double_softmax_floor(course, classes: list[int]) -> list[object]:
@@ -141,8 +158,10 @@ def double_softmax_floor(course, classes: list[int]) -> list[object]:
 
 def forward_backward(course, inputs: torch.Tensor, targets: torch.Tensor, w1: torch.Tensor, b1: torch.Tensor,
                      w2: torch.Tensor, b2: torch.Tensor) -> object:
-    loss, gradients = course.backprop.forward_backward(inputs, targets, w1, b1, w2, b2)
-    return {"loss": number(loss), **{name: plain(getattr(gradients, name, None)) for name in ("w1", "b1", "w2", "b2")}}
+    found = traced(course.backprop.forward_backward, inputs, targets, w1, b1, w2, b2)
+    loss, gradients = found["output"]
+    return {"loss": number(loss), "used": found["used"],
+            **{name: plain(getattr(gradients, name, None)) for name in ("w1", "b1", "w2", "b2")}}
 
 
 def numerical_gradient(course, weights: torch.Tensor, input: torch.Tensor, eps: float) -> object:
@@ -158,14 +177,15 @@ def optimiser_steps(course, kind: str, settings: dict[str, float], params: list[
                     gradients: list[list[torch.Tensor]]) -> list[list[object]]:
     """The parameters after each step, with the given gradients set before it."""
     parameters = [param.clone().requires_grad_() for param in params]
-    optimiser = getattr(course.optimisers, kind)(parameters, **settings)
     trajectory = []
-    for step in gradients:
-        for parameter, gradient in zip(parameters, step):
-            parameter.grad = gradient.clone()
-        optimiser.step()
-        trajectory.append([plain(parameter) for parameter in parameters])
-    return trajectory
+    with library_use() as used:
+        optimiser = getattr(course.optimisers, kind)(parameters, **settings)
+        for step in gradients:
+            for parameter, gradient in zip(parameters, step):
+                parameter.grad = gradient.clone()
+            optimiser.step()
+            trajectory.append([plain(parameter) for parameter in parameters])
+    return {"steps": trajectory, "used": sorted(used)}
 
 
 # --- exercise 7: training and testing -------------------------------------------------------------
@@ -173,7 +193,7 @@ def optimiser_steps(course, kind: str, settings: dict[str, float], params: list[
 def train_one_epoch(course, state: dict[str, torch.Tensor], batches: list[list[torch.Tensor]], lr: float,
                     momentum: float, seed: int) -> object:
     """The weights after one epoch with SGD, the average loss returned, and what ``on_step`` was told."""
-    model = reference_cnn(state)
+    model = reference_cnn(state).eval()  # train_one_epoch must switch dropout on itself
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     steps: list[list[object]] = []
     torch.manual_seed(seed)
@@ -183,10 +203,19 @@ def train_one_epoch(course, state: dict[str, torch.Tensor], batches: list[list[t
             "steps": steps}
 
 
+def recording_gradients(model: nn.Module) -> list[bool]:
+    """Whether autograd recorded a graph at each forward pass of ``model``, from then on."""
+    recorded: list[bool] = []
+    model.register_forward_hook(lambda module, inputs, output: recorded.append(torch.is_grad_enabled()))
+    return recorded
+
+
 def evaluate(course, state: dict[str, torch.Tensor], batches: list[list[torch.Tensor]]) -> object:
-    found = course.engine.evaluate(reference_cnn(state).train(), [tuple(batch) for batch in batches],
-                                   nn.CrossEntropyLoss(), CPU)
-    return {name: number(getattr(found, name, None)) for name in ("correct", "total", "loss")}
+    model = reference_cnn(state).train()
+    recorded = recording_gradients(model)
+    found = course.engine.evaluate(model, [tuple(batch) for batch in batches], nn.CrossEntropyLoss(), CPU)
+    return {**{name: number(getattr(found, name, None)) for name in ("correct", "total", "loss")},
+            "graph recorded": any(recorded)}
 
 
 # --- exercise 8: sanity checks --------------------------------------------------------------------
@@ -194,9 +223,10 @@ def evaluate(course, state: dict[str, torch.Tensor], batches: list[list[torch.Te
 def loss_at_start(course, state: dict[str, torch.Tensor], images: torch.Tensor, labels: torch.Tensor) -> object:
     """The loss at start of a model left in train mode, and whether measuring it changed the weights."""
     model = reference_cnn(state).train()
+    recorded = recording_gradients(model)
     loss = course.sanity.loss_at_start(model, images, labels, nn.CrossEntropyLoss())
     changed = any(not torch.equal(model.state_dict()[name], tensor) for name, tensor in state.items())
-    return {"loss": number(loss), "weights changed": changed}
+    return {"loss": number(loss), "weights changed": changed, "graph recorded": any(recorded)}
 
 
 def overfit_one_batch(course, state: dict[str, torch.Tensor], images: torch.Tensor, labels: torch.Tensor,
@@ -242,8 +272,11 @@ def trained_weights(course, seed: int) -> object:
 # --- exercise 11: inference -----------------------------------------------------------------------
 
 def predict(course, state: dict[str, torch.Tensor], images: torch.Tensor) -> object:
-    found = course.inference.predict(reference_cnn(state).train(), images, "cpu")
-    return {name: plain(getattr(found, name, None)) for name in ("digits", "probabilities")}
+    model = reference_cnn(state).train()
+    recorded = recording_gradients(model)
+    found = course.inference.predict(model, images, "cpu")
+    return {**{name: plain(getattr(found, name, None)) for name in ("digits", "probabilities")},
+            "graph recorded": any(recorded)}
 
 
 # --- exercise 12: preparing drawings --------------------------------------------------------------

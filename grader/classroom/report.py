@@ -13,6 +13,8 @@ import re
 import threading
 from pathlib import Path
 
+from solutions.errors import CourseError
+
 from ..catalog import exercises
 from .grading import NOT_STARTED, Grade
 from .submissions import readable
@@ -65,6 +67,8 @@ class ClassReport:
         self.grades: list[Grade] = []
         self.taken: set[str] = set()
         self.lock = threading.Lock()
+        if csv_path.is_dir():
+            raise CourseError(f"--out {readable(csv_path)} is a folder: give the CSV file to write, e.g. grades.csv")
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         feedback.mkdir(parents=True, exist_ok=True)
 

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import solutions
 
+from .. import tracing
 from . import questions, worker
 from .submissions import learner_modules
 
@@ -77,7 +78,7 @@ def program_folder(workspace: Path) -> Path:
     folder = workspace / "program"
     if not folder.exists():
         folder.mkdir(mode=0o755)
-        for module in (worker, questions):
+        for module in (worker, questions, tracing):
             shutil.copyfile(module.__file__, folder / Path(module.__file__).name)
             (folder / Path(module.__file__).name).chmod(0o444)
     return folder
