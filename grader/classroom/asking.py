@@ -38,8 +38,10 @@ class Reply:
 class Worker:
     """The sandboxed process that answers questions about one submission."""
 
-    def __init__(self, tree: Path, data: Path, workspace: Path, limits: Limits, slot: int, sandboxed: bool) -> None:
-        self.tree, self.data, self.workspace, self.limits, self.slot = tree, data, workspace, limits, slot
+    def __init__(self, tree: Path, data: Path, program: Path, workspace: Path, limits: Limits, slot: int,
+                 sandboxed: bool) -> None:
+        self.tree, self.data, self.program, self.workspace = tree, data, program, workspace
+        self.limits, self.slot = limits, slot
         self.sandboxed = sandboxed
         self.process: subprocess.Popen | None = None
         self.output = workspace / "output.txt"
@@ -47,10 +49,10 @@ class Worker:
 
     def start(self) -> subprocess.Popen:
         if self.sandboxed:
-            command, env = sandbox_command(self.tree, self.data, self.workspace, self.limits, self.slot), {}
+            command, env = sandbox_command(self.tree, self.data, self.program, self.limits, self.slot), {}
         else:
             scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=self.workspace))
-            command, env = unsandboxed_command(self.tree, self.data, self.workspace, self.limits, scratch)
+            command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch)
         with self.output.open("ab") as output:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
                                             env=env, start_new_session=True, cwd=self.workspace)

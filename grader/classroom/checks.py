@@ -214,11 +214,11 @@ def batches_of(images: torch.Tensor, labels: torch.Tensor, size: int) -> list[li
     return [[chunk, target] for chunk, target in zip(images.split(size), labels.split(size))]
 
 
-def drawing(pixels: torch.Tensor, choose: random.Random) -> torch.Tensor:
+def drawing(pixels: torch.Tensor, choose: random.Random, size: int | None = None) -> torch.Tensor:
     """A digit drawn dark on light paper, somewhere on a canvas wider or taller than a square."""
-    size = choose.randrange(60, 120)
+    size = size or choose.randrange(60, 120)
     digit = Image.fromarray(pixels.numpy()).resize((size, size), Image.Resampling.BILINEAR)
-    width, height = choose.randrange(size + 10, 3 * size), choose.randrange(size + 10, 2 * size)
+    width, height = choose.randrange(size + 10, 3 * size + 20), choose.randrange(size + 10, 2 * size + 20)
     canvas = Image.new("L", (width, height), 0)
     canvas.paste(digit, (choose.randrange(width - size), choose.randrange(height - size)))
     return torch.from_numpy(255 - np.asarray(canvas).copy())
@@ -285,18 +285,25 @@ def _model(inputs: Inputs) -> list[Check]:
     weights, count = inputs.cnn_weights(), inputs.choose.randrange(2, 9)
     images = inputs.normal(count, 1, 28, 28)
     dropout_seed = inputs.choose.randrange(1 << 30)
+    rates = [round(inputs.choose.uniform(0.1, 0.4), 2), round(inputs.choose.uniform(0.6, 0.9), 2)]
     outputs, probabilities = same_log_probabilities(atol=1e-5), close_tensors(atol=1e-5)
     return [
         Check(3, "CNN() has the notebook's layers: conv1, conv2, fc1 and fc2, with their shapes", "cnn_parameters",
               {}, "layers", "parameters shaped like conv1 (10, 1, 5, 5), conv2, fc1 and fc2", equal),
         Check(3, f"with given weights, in eval mode, the outputs of {count} images are the notebook network's",
-              "cnn_outputs", {"state": weights, "images": images, "train": False, "seed": 0, "double_softmax": False},
+              "cnn_outputs", {"state": weights, "images": images, "train": False, "seed": 0, "double_softmax": False,
+                              "dropout": [0.5, 0.5]},
               "logits", "the reference's logits (or log-probabilities)", outputs),
         Check(3, f"in train mode, dropout drops what the notebook's network drops ({count} images)", "cnn_outputs",
-              {"state": weights, "images": images, "train": True, "seed": dropout_seed, "double_softmax": False},
-              "dropout", "the reference's outputs with the same random draws", outputs),
+              {"state": weights, "images": images, "train": True, "seed": dropout_seed, "double_softmax": False,
+               "dropout": [0.5, 0.5]}, "dropout", "the reference's outputs with the same random draws", outputs),
+        Check(3, f"CNN(conv_dropout={rates[0]}, fc_dropout={rates[1]}) drops at those rates, each in its place",
+              "cnn_outputs", {"state": weights, "images": images, "train": True, "seed": dropout_seed,
+                              "double_softmax": False, "dropout": rates}, "dropout_rates",
+              "the reference's outputs with the same random draws", outputs),
         Check(3, "double_softmax=True returns probabilities", "cnn_outputs",
-              {"state": weights, "images": images, "train": False, "seed": 0, "double_softmax": True},
+              {"state": weights, "images": images, "train": False, "seed": 0, "double_softmax": True,
+               "dropout": [0.5, 0.5]},
               "double_softmax", "the reference's softmax of the logits", probabilities),
         Check(3, "a backward pass reaches every parameter", "cnn_gradients_reach",
               {"images": images, "seed": dropout_seed}, "layers", "no parameter without a gradient", equal),
@@ -382,14 +389,26 @@ def _engine(inputs: Inputs, seed: int) -> list[Check]:
         Check(7, f"one epoch of SGD with momentum on 240 training digits in batches of {size}: the weights, "
                  "the average loss and each step's loss", "train_one_epoch",
               {"state": weights, "batches": batches, "lr": 0.05, "momentum": 0.9, "seed": choose.randrange(1 << 30)},
-              "same_as_reference", "the reference's weights, loss and step losses",
-              fields(weights=state_dicts(atol=1e-5), loss=close_numbers(rel=1e-4), steps=each(each(close_numbers())))),
+              "same_as_reference", "the reference's weights, loss and step losses, on_step after each step",
+              fields(weights=state_dicts(atol=1e-5), loss=close_numbers(rel=1e-4), steps=each(each(close_numbers())),
+                     order=equal)),
         Check(7, f"evaluate on 300 test digits in batches of {test_size}, the model handed over in train mode",
               "evaluate", {"state": weights, "batches": batches_of(model_input(test_pixels), test_labels, test_size)},
               "accuracy", "the reference's correct, total and loss, in eval mode without a graph",
               fields(correct=close_numbers(rel=0), total=close_numbers(rel=0), loss=close_numbers(rel=1e-4),
                      **{"graph recorded": equal})),
+        *(Check(7, f"{name} moves every batch to the device the model is on (a pretend GPU, batches of {size})",
+                "batches_left_on_the_cpu", {"state": weights, "batches": batches[:3], "train": train}, "device",
+                "images and labels moved with .to(device) before they meet the model", nothing_left)
+          for name, train in (("train_one_epoch", True), ("evaluate", False))),
     ]
+
+
+def nothing_left(found: object, wanted: list) -> str | None:
+    """Right when no batch was left on the CPU where the reference leaves none."""
+    if not isinstance(found, list):
+        return describe(found)
+    return None if found == wanted else f"{', '.join(map(str, found[:4]))} still on the CPU where they met the model"
 
 
 def _sanity(inputs: Inputs, seed: int) -> list[Check]:
@@ -450,18 +469,47 @@ def judge_end_to_end(found: object, wanted: None) -> str | None:
 def _inference(inputs: Inputs, seed: int) -> list[Check]:
     count = inputs.choose.choice([1, inputs.choose.randrange(2, 100)])
     pixels, _ = mnist_digits(seed + 3, count)
-    return [Check(11, f"predict on {count} test digit(s), the model handed over in train mode", "predict",
-                  {"state": inputs.cnn_weights(), "images": model_input(pixels)}, "digits",
-                  "the reference's digits and probabilities",
-                  fields(digits=equal, probabilities=close_tensors(atol=1e-5), **{"graph recorded": equal}))]
+    state, images = inputs.cnn_weights(), model_input(pixels)
+    expected = fields(digits=equal, probabilities=close_tensors(atol=1e-5), **{"graph recorded": equal})
+    return [
+        Check(11, f"predict on {count} test digit(s), the model handed over in train mode", "predict",
+              {"state": state, "images": images, "double_softmax": False}, "digits",
+              "the reference's digits and probabilities, in eval mode without a graph", expected),
+        Check(11, f"predict with a notebook model that already returns probabilities ({count} digit(s))", "predict",
+              {"state": state, "images": images, "double_softmax": True}, "softmax_twice",
+              "the model's own probabilities, not their softmax", expected),
+        Check(11, "predict moves the images to the device it is given (a pretend GPU)", "images_left_on_the_cpu",
+              {"state": state, "images": images}, "input_device", "model(images.to(device))", nothing_left),
+    ]
 
 
 def _preprocess(inputs: Inputs, seed: int) -> list[Check]:
-    pixels, _ = mnist_digits(seed + 4, 2)
-    return [Check(12, f"prepare_drawing of a digit drawn dark on light paper, off centre on a {tuple(image.shape[::-1])} "
-                      "canvas", "prepare_drawing", {"pixels": image}, "invert", "the reference's (1, 28, 28) input",
-                  judge_drawing)
-            for image in (drawing(digit, inputs.choose) for digit in pixels)]
+    pixels, _ = mnist_digits(seed + 4, 4)
+    choose = inputs.choose
+    large, small = drawing(pixels[0], choose), drawing(pixels[1], choose, size=choose.randrange(8, 16))
+    faint = (255 - choose.uniform(0.3, 0.5) * pixels[2].double()).to(torch.uint8)
+    return [
+        Check(12, f"prepare_drawing of a digit drawn dark on light paper, off centre on a "
+                  f"{large.shape[1]}×{large.shape[0]} canvas", "prepare_drawing", {"pixels": large}, "invert",
+              "the reference's (1, 28, 28) input", judge_drawing),
+        Check(12, f"prepare_drawing of a digit {small.shape[1]}×{small.shape[0]} pixels small, enlarged to the box",
+              "prepare_drawing", {"pixels": small}, "scale", "the reference's (1, 28, 28) input", judge_drawing),
+        Check(12, "prepare_drawing of faint pencil on white paper, stretched to full-white ink", "prepare_drawing",
+              {"pixels": faint}, "contrast", "the reference's (1, 28, 28) input", judge_drawing),
+        Check(12, "prepare_drawing of strokes finer than the box, averaged when shrunk", "prepare_drawing",
+              {"pixels": fine_strokes(choose)}, "resize_filter", "the reference's (1, 28, 28) input", judge_drawing),
+    ]
+
+
+def fine_strokes(choose: random.Random) -> torch.Tensor:
+    """A thick frame filled with one-pixel lines, several times finer than the 20-pixel box."""
+    side = choose.randrange(200, 280)
+    canvas = torch.zeros(side, side, dtype=torch.uint8)
+    edge, thickness = side // 6, side // 15
+    canvas[edge:side - edge, edge:side - edge] = 255
+    canvas[edge + thickness:side - edge - thickness, edge + thickness:side - edge - thickness] = 0
+    canvas[edge + thickness:side - edge - thickness:2, edge + thickness:side - edge - thickness] = 255
+    return canvas
 
 
 def judge_drawing(found: object, wanted: torch.Tensor) -> str | None:

@@ -25,7 +25,7 @@ from .asking import Worker
 from .checks import PUBLIC_SEED, class_checks
 from .grading import Grade, Setting, grade_submission
 from .report import ClassReport, summary_table
-from .sandbox import Limits, bubblewrap
+from .sandbox import Limits, bubblewrap, program_folder
 from .submissions import Submission, find_submissions, readable
 
 INTERRUPTED = 130
@@ -61,8 +61,8 @@ def prepared(limits: Limits, hidden_seed: int | None, allow_unsandboxed: bool, s
     workspace = Path(tempfile.mkdtemp(prefix="grader-"))
     workspace.chmod(0o755)  # the sandbox's unprivileged user walks through it to its mounts
     try:
-        yield Setting(checks, [check.ask_reference() for check in checks], limits, shared_data(workspace), workspace,
-                      sandboxed, seconds)
+        yield Setting(checks, [check.ask_reference() for check in checks], limits, shared_data(workspace),
+                      program_folder(workspace), workspace, sandboxed, seconds)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

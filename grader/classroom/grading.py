@@ -78,6 +78,7 @@ class Setting:
     expected: list[object]  # the reference's answer to each check, computed here
     limits: Limits
     data_dir: Path
+    program: Path  # the worker and its questions, as copied for this class
     workspace: Path
     sandboxed: bool
     seconds: float = 900.0  # for the whole submission
@@ -169,8 +170,8 @@ def grade_submission(submission: Submission, setting: Setting, slot: int = 0,
     grade.not_started = {number for number, entry in exercises().items() if untouched(submission, entry)}
     root = Path(tempfile.mkdtemp(prefix="learner-", dir=setting.workspace))
     root.chmod(0o755)
-    worker = Worker(build_tree(root / "tree", submission.modules), setting.data_dir, root, setting.limits, slot,
-                    setting.sandboxed)
+    worker = Worker(build_tree(root / "tree", submission.modules), setting.data_dir, setting.program, root,
+                    setting.limits, slot, setting.sandboxed)
     live = workers if workers is not None else set()
     live.add(worker)
     interview = Interview(worker, setting, cancelled or threading.Event())

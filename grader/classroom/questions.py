@@ -21,8 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 
 try:
+    from grader.pretend import PRETEND, PretendDevice
     from grader.tracing import library_use
-except ImportError:  # in the sandbox, where the grader is not mounted: the module is copied beside this one
+except ImportError:  # in the sandbox, where the grader is not mounted: these modules are copied beside this one
+    from pretend import PRETEND, PretendDevice
     from tracing import library_use
 
 CPU = torch.device("cpu")
@@ -68,13 +70,23 @@ def load_by_shape(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module
     return model
 
 
-def reference_cnn(state: dict[str, torch.Tensor]) -> nn.Module:
+def reference_cnn(state: dict[str, torch.Tensor], double_softmax: bool = False) -> nn.Module:
     """The course's CNN with the weights ``state``, for exercises that use a network without building it."""
     from solutions.model import CNN
 
-    model = CNN()
+    model = CNN(double_softmax=double_softmax)
     model.load_state_dict(state)
     return model
+
+
+def on_pretend_device(model: nn.Module, batches: list[tuple[torch.Tensor, ...]]) -> PretendDevice:
+    """A pretend GPU holding ``model``, watching each batch: what met the model while still on the CPU."""
+    pretend = PretendDevice()
+    pretend.place(*model.parameters(), *model.buffers())
+    for index, batch in enumerate(batches):
+        for part, tensor in zip(("images", "labels"), batch):
+            pretend.watch(f"{part} {index}", tensor)
+    return pretend
 
 
 # --- exercise 1: tensors --------------------------------------------------------------------------
@@ -121,9 +133,12 @@ def cnn_parameters(course) -> list[list[int]]:
 
 
 def cnn_outputs(course, state: dict[str, torch.Tensor], images: torch.Tensor, train: bool, seed: int,
-                double_softmax: bool) -> object:
-    """The outputs with the weights ``state``, in eval mode, or in train mode with dropout drawn from ``seed``."""
-    model = load_by_shape(course.model.CNN(double_softmax=double_softmax), state)
+                double_softmax: bool, dropout: list[float]) -> object:
+    """The outputs with the weights ``state``, in eval mode, or in train mode with dropout drawn from ``seed``
+    at the rates ``dropout`` (convolutional, fully connected)."""
+    conv_dropout, fc_dropout = dropout
+    model = load_by_shape(course.model.CNN(conv_dropout=conv_dropout, fc_dropout=fc_dropout,
+                                           double_softmax=double_softmax), state)
     model.train(train)
     torch.manual_seed(seed)
     with torch.no_grad():
@@ -192,15 +207,37 @@ def optimiser_steps(course, kind: str, settings: dict[str, float], params: list[
 
 def train_one_epoch(course, state: dict[str, torch.Tensor], batches: list[list[torch.Tensor]], lr: float,
                     momentum: float, seed: int) -> object:
-    """The weights after one epoch with SGD, the average loss returned, and what ``on_step`` was told."""
+    """The weights after one epoch with SGD, the average loss returned, what ``on_step`` was told, and the
+    order of optimiser steps and ``on_step`` calls."""
     model = reference_cnn(state).eval()  # train_one_epoch must switch dropout on itself
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     steps: list[list[object]] = []
+    order: list[str] = []
+    optimiser.register_step_post_hook(lambda *_: order.append("step"))
+
+    def on_step(index: object, value: object) -> None:
+        steps.append([plain(index), number(value)])
+        order.append("on_step")
+
     torch.manual_seed(seed)
     loss = course.engine.train_one_epoch(model, [tuple(batch) for batch in batches], optimiser, nn.CrossEntropyLoss(),
-                                         CPU, lambda index, value: steps.append([plain(index), number(value)]))
+                                         CPU, on_step)
     return {"weights": {name: plain(tensor) for name, tensor in model.state_dict().items()}, "loss": number(loss),
-            "steps": steps}
+            "steps": steps, "order": order}
+
+
+def batches_left_on_the_cpu(course, state: dict[str, torch.Tensor], batches: list[list[torch.Tensor]],
+                            train: bool) -> list[str]:
+    """The images and labels that met the model's weights while still on the CPU, the model being on a GPU."""
+    model, batches = reference_cnn(state), [tuple(batch) for batch in batches]
+    pretend = on_pretend_device(model, batches)
+    with pretend:
+        if train:
+            optimiser = torch.optim.SGD(model.parameters(), lr=0.01)
+            course.engine.train_one_epoch(model, batches, optimiser, nn.CrossEntropyLoss(), PRETEND)
+        else:
+            course.engine.evaluate(model, batches, nn.CrossEntropyLoss(), PRETEND)
+    return sorted(pretend.mixed)
 
 
 def recording_gradients(model: nn.Module) -> list[bool]:
@@ -271,12 +308,20 @@ def trained_weights(course, seed: int) -> object:
 
 # --- exercise 11: inference -----------------------------------------------------------------------
 
-def predict(course, state: dict[str, torch.Tensor], images: torch.Tensor) -> object:
-    model = reference_cnn(state).train()
+def predict(course, state: dict[str, torch.Tensor], images: torch.Tensor, double_softmax: bool) -> object:
+    model = reference_cnn(state, double_softmax).train()
     recorded = recording_gradients(model)
     found = course.inference.predict(model, images, "cpu")
     return {**{name: plain(getattr(found, name, None)) for name in ("digits", "probabilities")},
             "graph recorded": any(recorded)}
+
+
+def images_left_on_the_cpu(course, state: dict[str, torch.Tensor], images: torch.Tensor) -> list[str]:
+    model = reference_cnn(state)
+    pretend = on_pretend_device(model, [(images,)])
+    with pretend:
+        course.inference.predict(model, images, PRETEND)
+    return sorted(pretend.mixed)
 
 
 # --- exercise 12: preparing drawings --------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import solutions
 
-from .. import tracing
+from .. import pretend, tracing
 from . import questions, worker
 from .submissions import learner_modules
 
@@ -74,13 +74,13 @@ def python_roots() -> list[str]:
 
 
 def program_folder(workspace: Path) -> Path:
-    """The worker and its questions, copied where the sandbox mounts them (the grader itself is not mounted)."""
+    """The worker and its questions, copied once per class where the sandbox mounts them (the grader
+    itself is not mounted)."""
     folder = workspace / "program"
-    if not folder.exists():
-        folder.mkdir(mode=0o755)
-        for module in (worker, questions, tracing):
-            shutil.copyfile(module.__file__, folder / Path(module.__file__).name)
-            (folder / Path(module.__file__).name).chmod(0o444)
+    folder.mkdir(mode=0o755)
+    for module in (worker, questions, tracing, pretend):
+        shutil.copyfile(module.__file__, folder / Path(module.__file__).name)
+        (folder / Path(module.__file__).name).chmod(0o444)
     return folder
 
 
@@ -94,10 +94,10 @@ def _readable_folders(*paths: str) -> list[str]:
     return [argument for folder in made for argument in ("--perms", "0755", "--dir", folder)]
 
 
-def sandbox_command(tree: Path, data: Path, workspace: Path, limits: Limits, slot: int) -> list[str]:
+def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, slot: int) -> list[str]:
     """The command that starts a worker for the submission in ``tree``, inside bubblewrap."""
     reference = str(Path(solutions.__file__).resolve().parent)
-    mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (str(program_folder(workspace)), PROGRAM),
+    mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (str(program), PROGRAM),
               (str(data), DATA), *((root, root) for root in python_roots())]
     arguments = [*_namespaces(), *_readable_folders(*(inside for _, inside in mounts), SCRATCH)]
     for folder in SYSTEM:
@@ -119,9 +119,8 @@ def sandbox_command(tree: Path, data: Path, workspace: Path, limits: Limits, slo
     return [bubblewrap() or "bwrap", *arguments, "--", *worker_command(f"{PROGRAM}/worker.py", uid, limits, SCRATCH)]
 
 
-def unsandboxed_command(tree: Path, data: Path, workspace: Path, limits: Limits, scratch: Path) -> tuple[list[str], dict]:
+def unsandboxed_command(tree: Path, data: Path, program: Path, limits: Limits, scratch: Path) -> tuple[list[str], dict]:
     """The worker as a plain process, for a machine without bubblewrap (the instructor said so)."""
-    program = program_folder(workspace)
     reference = str(Path(solutions.__file__).resolve().parent.parent)
     env = environment(str(tree), reference, str(program), str(data), str(scratch))
     env["PATH"] = os.environ.get("PATH", env["PATH"])
