@@ -105,6 +105,12 @@ def close_numbers(rel: float = 1e-4, abs_: float = 1e-6) -> Callable[[object, ob
     return judge
 
 
+def at_most(found: object, wanted: int) -> str | None:
+    if isinstance(found, bool) or not isinstance(found, int):
+        return describe(found)
+    return None if found <= wanted else f"{found} earlier batches kept while reading the next"
+
+
 def equal(found: object, wanted: object) -> str | None:
     return None if _same(found, wanted) else describe(found)
 
@@ -248,8 +254,9 @@ def _tensors(inputs: Inputs) -> list[Check]:
     cases.append([batch * inputs.choose.randrange(1, 200), batch, 0])  # an exact multiple: no smaller last batch
     return [
         Check(1, f"mean_and_std of {len(sizes)} batches of uneven sizes ({', '.join(map(str, sizes))})",
-              "mean_and_std", {"batches": batches}, "statistics", "the mean and standard deviation of every pixel",
-              each(close_numbers(rel=1e-4))),
+              "mean_and_std", {"batches": batches}, "statistics",
+              "the mean and standard deviation of every pixel, reading one batch at a time",
+              fields(statistics=each(close_numbers(rel=1e-4)), **{"batches held": at_most})),
         Check(1, "steps_per_epoch for five data set sizes, batch sizes and drop_last",
               "steps_per_epoch", {"cases": cases}, "last_batch", "len(DataLoader(...)) for each", each(equal)),
     ]
