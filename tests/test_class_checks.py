@@ -62,14 +62,15 @@ def test_wrong_answers_are_wrong_and_say_what_was_found():
 def test_a_failing_verdict_says_what_was_expected_found_and_the_hint():
     check = class_checks(PUBLIC_SEED, end_to_end=False)[0]
     entry = exercises()[check.exercise]
-    verdict = judged(check, entry, Reply(answer=[0.0, 1.0]), [0.5, 0.25])
+    wanted = {"statistics": [0.5, 0.25], "batches held": 1}
+    verdict = judged(check, entry, Reply(answer={"statistics": [0.0, 1.0], "batches held": 1}), wanted)
     assert not verdict.passed
     assert verdict.message.splitlines()[:3] == [
         f"Exercise 1 · {entry.title} — {check.name}", f"  expected: {check.expected}",
-        "  found:    answer 1 of 2: 0"]
+        "  found:    statistics: answer 1 of 2: 0"]
     assert entry.hint(check.hint) in verdict.message
     assert judged(check, entry, Reply(error="not started"), None).message.endswith("(write exercises/tensors.py)")
-    assert not judged(check, entry, Reply(answer={"passed": True}), [0.5, 0.25]).passed
+    assert not judged(check, entry, Reply(answer={"passed": True}), wanted).passed
 
 
 def test_answers_are_plain_data_never_code(tmp_path):
