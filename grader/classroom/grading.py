@@ -118,7 +118,7 @@ class Interview:
             return _verdict(check, entry, problem="not asked: grading was interrupted")
         if blocked:
             return _verdict(check, entry, problem=f"not asked: an earlier question stopped ({blocked})")
-        seconds = min(check.seconds * self.setting.limits.check_seconds / 60.0, deadline - time.monotonic())
+        seconds = min(check.time_factor * self.setting.limits.check_seconds, deadline - time.monotonic())
         if seconds <= 0:
             return _verdict(check, entry, problem=f"not asked: the submission's {self.setting.seconds:g} s were used up")
         reply = self.worker.ask(check.procedure, check.inputs, seconds)

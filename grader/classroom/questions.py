@@ -135,8 +135,10 @@ def conv2d(course, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
     return {**found, "output": plain(found["output"])}
 
 
-def max_pool2d(course, input: torch.Tensor, kernel_size: int, stride: int) -> object:
-    found = traced(course.convolution.max_pool2d, input, kernel_size, stride)
+def max_pool2d(course, input: torch.Tensor, kernel_size: int, stride: int | None) -> object:
+    """Pooled ``input``; with ``stride`` None the function's own default stride is asked for."""
+    strides = () if stride is None else (stride,)
+    found = traced(course.convolution.max_pool2d, input, kernel_size, *strides)
     return {**found, "output": plain(found["output"])}
 
 
@@ -278,7 +280,8 @@ def loss_at_start(course, state: dict[str, torch.Tensor], images: torch.Tensor, 
     recorded = recording_gradients(model)
     loss = course.sanity.loss_at_start(model, images, labels, nn.CrossEntropyLoss())
     changed = any(not torch.equal(model.state_dict()[name], tensor) for name, tensor in state.items())
-    return {"loss": number(loss), "weights changed": changed, "graph recorded": any(recorded)}
+    return {"loss": number(loss), "a plain float": type(loss) is float, "weights changed": changed,
+            "graph recorded": any(recorded)}
 
 
 def overfit_one_batch(course, state: dict[str, torch.Tensor], images: torch.Tensor, labels: torch.Tensor,
@@ -287,7 +290,9 @@ def overfit_one_batch(course, state: dict[str, torch.Tensor], images: torch.Tens
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     torch.manual_seed(seed)
     losses = course.sanity.overfit_one_batch(model, images, labels, nn.CrossEntropyLoss(), optimiser, steps)
-    return [number(loss) for loss in losses] if isinstance(losses, list | tuple) else plain(losses)
+    if not isinstance(losses, list | tuple):
+        return plain(losses)
+    return {"losses": [number(loss) for loss in losses], "plain floats": all(type(loss) is float for loss in losses)}
 
 
 # --- exercise 9: monitoring -----------------------------------------------------------------------
