@@ -12,12 +12,14 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
 from .data import Loaders, make_loaders
 from .distributed import Processes, start_epoch
-from .engine import Evaluation, evaluate, train_one_epoch
+from .engine import Evaluation, StepCallback, evaluate, train_one_epoch
 from .errors import CourseError
 from .model import CNN
 from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name, log_test_epoch, log_train_step, open_writer
@@ -223,8 +225,9 @@ def _silent(line: str) -> None:
 
 
 def _step_callback(
-    epoch: int, steps: int, guard: DivergenceGuard, scheduler, writer, bar: tqdm, processes: Processes
-) -> Callable[[int, float], None]:
+    epoch: int, steps: int, guard: DivergenceGuard, scheduler: LRScheduler | None, writer: SummaryWriter | None,
+    bar: tqdm, processes: Processes,
+) -> StepCallback:
     """What happens after each optimiser step: guard, schedule, log and show the loss, averaged over the processes."""
     def on_step(batch_index: int, loss: float) -> None:
         loss = processes.mean(loss)
@@ -238,7 +241,7 @@ def _step_callback(
     return on_step
 
 
-def _log_epoch(writer, held_out: Evaluation, epoch: int, validation: bool) -> None:
+def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, validation: bool) -> None:
     """Log the held-out loss and accuracy: under the notebook's test tags, or as validation."""
     if writer is None:
         return
