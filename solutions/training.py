@@ -253,6 +253,7 @@ def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, v
 
 
 def _what_was_kept(result: RunResult, save: Path | None) -> str:
+    """What a stopped run leaves behind, for its message."""
     if result.checkpoint:
         return f"the checkpoint of epoch {len(result.epochs)} is kept at {result.checkpoint}"
     return f"{save} is unchanged" if save and save.exists() else "nothing was saved"
