@@ -10,6 +10,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from solutions.data import prepare_mnist
+from solutions.device import select_device
+from solutions.errors import CourseError
 from solutions.model import CNN
 
 
@@ -30,3 +32,11 @@ def training_flops_per_image() -> int:
     with FlopCounterMode(display=False) as counter:
         nn.functional.cross_entropy(model(images), torch.zeros(100, dtype=torch.long)).backward()
     return counter.get_total_flops() // 100
+
+
+def device_or_exit(name: str) -> torch.device:
+    """The device called ``name``, or exit with a one-line error when this machine lacks it (e.g. no GPU)."""
+    try:
+        return select_device(name)
+    except CourseError as error:
+        raise SystemExit(f"error: {error}") from None

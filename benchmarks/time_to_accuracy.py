@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import describe_machine, warm_up_data
-from solutions.device import select_device
+from _common import describe_machine, device_or_exit, warm_up_data
 from solutions.recipes import FAST, NOTEBOOK
 from solutions.training import train
 
@@ -30,7 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    device = select_device(args.device)
+    device = device_or_exit(args.device)
     print(describe_machine(), f"device {device}")
     warm_up_data()
     notebook_epoch, notebook_accuracy = timed_run(NOTEBOOK.with_overrides(epochs=1), device, seed=1)

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
 from .data import Loaders, make_loaders
-from .engine import Evaluation, evaluate, train_one_epoch
+from .distributed import Processes, start_epoch
+from .engine import Evaluation, StepCallback, evaluate, train_one_epoch
 from .errors import CourseError
 from .model import CNN
 from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name, log_test_epoch, log_train_step, open_writer
@@ -145,6 +148,117 @@ def _advice(recipe: Recipe) -> str:
     return f"the learning rate {recipe.lr:g} is too high; try --lr {lower:g} or lower"
 
 
+class DivergenceGuard:
+    """Stops a run whose loss turns NaN or infinite, or explodes, measured against its first batch's loss."""
+
+    def __init__(self) -> None:
+        self.first_loss: float | None = None
+
+    def check_step(self, loss: float, batch_index: int, epoch: int) -> None:
+        """Raise :class:`Diverged` if a training batch's ``loss`` is not finite or exploded."""
+        if self.first_loss is None:
+            self.first_loss = loss  # the reference for what counts as exploding
+        if not math.isfinite(loss):
+            raise Diverged(f"the training loss became {loss:g} at step {batch_index + 1} of epoch {epoch + 1}")
+        if loss > EXPLOSION_FACTOR * self.first_loss:
+            raise Diverged(f"the training loss exploded from {self.first_loss:.2f} to {loss:.3g} "
+                           f"at step {batch_index + 1} of epoch {epoch + 1}")
+
+    def check_epoch(self, model: nn.Module, held_out: Evaluation, name: str, epoch: int) -> None:
+        """Raise :class:`Diverged` if the weights are not finite or the held-out loss (``name``'s) exploded."""
+        if not math.isfinite(held_out.loss) or not all_finite(model.state_dict()):
+            raise Diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
+        if self.first_loss is not None and held_out.loss > TEST_EXPLOSION_FACTOR * self.first_loss:
+            raise Diverged(f"the {name.split()[0].lower()} loss exploded from {self.first_loss:.2f} "
+                           f"to {held_out.loss:.3g} in epoch {epoch + 1}")
+
+
+@dataclass
+class CheckpointKeeper:
+    """Where a run's checkpoints go: to ``save``, unless the one found there is clearly better.
+
+    A checkpoint already at ``save`` is replaced only by an epoch that is not clearly
+    worse (by more than :data:`WORSE_MARGIN` accuracy points); until then this run's
+    checkpoints go to :func:`side_path`. Once the run has taken ``save`` over, it keeps it.
+
+    Attributes:
+        previous: the accuracy of the checkpoint found at ``save``; ``None`` when there
+            was none or the run overwrites it whatever it holds.
+        current: where this run's latest checkpoint is, ``None`` before the first.
+    """
+
+    save: Path
+    previous: float | None
+    current: Path | None = None
+
+    @classmethod
+    def at(cls, save: Path, overwrite: bool) -> CheckpointKeeper:
+        """A keeper for ``save`` that respects what is there unless ``overwrite``."""
+        return cls(save, None if overwrite else _accuracy_saved_at(save))
+
+    def target(self, accuracy: float) -> Path:
+        """Where an epoch of ``accuracy`` goes."""
+        if self.current == self.save or self.previous is None or accuracy >= self.previous - WORSE_MARGIN:
+            return self.save
+        return side_path(self.save)
+
+    def save_epoch(self, model: CNN, epoch: int, recipe: Recipe, seed: int, test: Evaluation) -> Path:
+        """Save this epoch where :meth:`target` says, removing this run's earlier checkpoint if it was elsewhere."""
+        target = self.target(test.accuracy)
+        save_checkpoint(
+            target, model, recipe=recipe.name, epoch=epoch, seed=seed,
+            normalize=recipe.normalize, accuracy=test.accuracy, test_samples=test.total,
+        )
+        if self.current is not None and self.current != target:
+            self.current.unlink(missing_ok=True)  # this run's earlier, worse epoch beside the kept checkpoint
+        self.current = target
+        return target
+
+    @property
+    def kept_aside(self) -> bool:
+        """Whether this run's checkpoint went beside ``save`` because the one there is clearly better."""
+        return self.current is not None and self.current != self.save
+
+
+def _silent(line: str) -> None:
+    """Where the summary lines of every process but the first go."""
+
+
+def _step_callback(
+    epoch: int, steps: int, guard: DivergenceGuard, scheduler: LRScheduler | None, writer: SummaryWriter | None,
+    bar: tqdm, processes: Processes,
+) -> StepCallback:
+    """What happens after each optimiser step: guard, schedule, log and show the loss, averaged over the processes."""
+    def on_step(batch_index: int, loss: float) -> None:
+        loss = processes.mean(loss)
+        guard.check_step(loss, batch_index, epoch)
+        if scheduler is not None:
+            scheduler.step()
+        if writer is not None:
+            log_train_step(writer, loss, epoch, batch_index, steps)
+        bar.update()
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    return on_step
+
+
+def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, validation: bool) -> None:
+    """Log the held-out loss and accuracy: under the notebook's test tags, or as validation."""
+    if writer is None:
+        return
+    if validation:
+        writer.add_scalar("Loss/Validation", held_out.loss, epoch)
+        writer.add_scalar("Accuracy/Validation", held_out.accuracy, epoch)
+    else:
+        log_test_epoch(writer, held_out.loss, held_out.accuracy, epoch)
+
+
+def _what_was_kept(result: RunResult, save: Path | None) -> str:
+    """What a stopped run leaves behind, for its message."""
+    if result.checkpoint:
+        return f"the checkpoint of epoch {len(result.epochs)} is kept at {result.checkpoint}"
+    return f"{save} is unchanged" if save and save.exists() else "nothing was saved"
+
+
 def fit(
     recipe: Recipe,
     loaders: Loaders,
@@ -157,12 +271,14 @@ def fit(
     overwrite: bool = False,
     progress: bool | None = None,
     report: Callable[[str], None] = tqdm.write,
+    processes: Processes = Processes(),
 ) -> RunResult:
     """Train a fresh model with ``recipe``, evaluating, logging and saving after every epoch.
 
     A checkpoint already at ``save`` is replaced only by a run that is not clearly
     worse (by more than :data:`WORSE_MARGIN` accuracy points) unless ``overwrite``;
-    otherwise this run's checkpoint goes to :func:`side_path` and ``report`` says so.
+    otherwise this run's checkpoint goes to :func:`side_path` and ``report`` says so
+    (see :class:`CheckpointKeeper`).
 
     Args:
         log_dir: TensorBoard folder (``None`` logs nothing); events go to ``<log_dir>/<run_name>``.
@@ -170,62 +286,44 @@ def fit(
         overwrite: replace the checkpoint at ``save`` whatever its accuracy.
         progress: show a tqdm bar per epoch; ``None`` shows it only on a terminal.
         report: where the per-epoch summary lines go.
+        processes: the processes training together (see :mod:`solutions.distributed`): each
+            trains on its shard of ``loaders.train``, and only the first one logs, shows
+            progress, reports and saves.
 
     Raises:
         Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
         CourseError: a destination cannot be written (checked before the first epoch).
     """
+    if not processes.is_main:  # the first process writes for all of them
+        log_dir, save, progress, report = None, None, False, _silent
     check_destinations(save, log_dir, run_name, overwrite)
     save = Path(save) if save else None
-    previous = None if save is None or overwrite else _accuracy_saved_at(save)
+    keeper = CheckpointKeeper.at(save, overwrite) if save else None
     torch.manual_seed(seed)
     model = build_model(recipe, device)
+    trainer = processes.wrap(model, device)
+    train_batches = processes.shard(loaders.train, seed)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer, scheduler = recipe.make_optimizer(model, len(loaders.train))
+    optimizer, scheduler = recipe.make_optimizer(model, len(train_batches))
     writer = open_writer(run_name, log_dir) if log_dir is not None else None
     result = RunResult(model=model)
     held_out, name = (loaders.test, "Test set") if loaders.validation is None else (loaders.validation, "Validation set")
-    first_loss: list[float] = []
+    guard = DivergenceGuard()
     try:
         for epoch in range(recipe.epochs):
             started = time.perf_counter()
-            bar = tqdm(
-                total=len(loaders.train),
-                desc=f"epoch {epoch + 1}/{recipe.epochs}",
-                disable=None if progress is None else not progress,
-                leave=False,
-            )
-
-            def on_step(batch_index: int, loss: float) -> None:
-                if not first_loss:
-                    first_loss.append(loss)  # the reference for what counts as exploding
-                if not math.isfinite(loss):
-                    raise Diverged(f"the training loss became {loss:g} at step {batch_index + 1} of epoch {epoch + 1}")
-                if loss > EXPLOSION_FACTOR * first_loss[0]:
-                    raise Diverged(f"the training loss exploded from {first_loss[0]:.2f} to {loss:.3g} "
-                                   f"at step {batch_index + 1} of epoch {epoch + 1}")
-                if scheduler is not None:
-                    scheduler.step()
-                if writer is not None:
-                    log_train_step(writer, loss, epoch, batch_index, len(loaders.train))
-                bar.update()
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-
+            start_epoch(train_batches, epoch)
+            bar = tqdm(total=len(train_batches), desc=f"epoch {epoch + 1}/{recipe.epochs}",
+                       disable=None if progress is None else not progress, leave=False)
             with bar:
-                train_loss = train_one_epoch(model, loaders.train, optimizer, loss_fn, device, on_step)
+                on_step = _step_callback(epoch, len(train_batches), guard, scheduler, writer, bar, processes)
+                train_loss = processes.mean(train_one_epoch(trainer, train_batches, optimizer, loss_fn, device, on_step))
             test = evaluate(model, held_out, loss_fn, device)
-            if not math.isfinite(test.loss) or not all_finite(model.state_dict()):
-                raise Diverged(f"the weights became NaN or infinite in epoch {epoch + 1}")
-            if test.loss > TEST_EXPLOSION_FACTOR * first_loss[0]:
-                raise Diverged(f"the {name.split()[0].lower()} loss exploded from {first_loss[0]:.2f} to {test.loss:.3g} in epoch {epoch + 1}")
+            guard.check_epoch(model, test, name, epoch)
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))
-            if writer is not None and loaders.validation is None:
-                log_test_epoch(writer, test.loss, test.accuracy, epoch)
-            elif writer is not None:
-                writer.add_scalar("Loss/Validation", test.loss, epoch)
-                writer.add_scalar("Accuracy/Validation", test.accuracy, epoch)
-            if save:
-                result.checkpoint = _save_epoch(model, save, previous, result.checkpoint, epoch + 1, recipe, seed, test)
+            _log_epoch(writer, test, epoch, validation=loaders.validation is not None)
+            if keeper is not None:
+                result.checkpoint = keeper.save_epoch(model, epoch + 1, recipe, seed, test)
             report(f"Epoch {epoch + 1}: {test.summary(name)}")
         if loaders.validation is not None:
             result.test = evaluate(model, loaders.test, loss_fn, device)
@@ -235,34 +333,16 @@ def fit(
         kept = f"; the checkpoint of epoch {len(result.epochs)} is kept at {result.checkpoint}" if result.checkpoint else ""
         report(f"Interrupted during epoch {len(result.epochs) + 1}{kept}.")
     except Diverged as error:
-        kept = (f"the checkpoint of epoch {len(result.epochs)} is kept at {result.checkpoint}" if result.checkpoint
-                else f"{save} is unchanged" if save and save.exists() else "nothing was saved")
-        raise Diverged(f"{error}: {_advice(recipe)}. Training stopped; {kept}.") from None
+        raise Diverged(f"{error}: {_advice(recipe)}. Training stopped; {_what_was_kept(result, save)}.") from None
     finally:
         if writer is not None:
             writer.close()
-    if save and result.checkpoint is not None and result.checkpoint != save:
+    if keeper is not None and keeper.kept_aside:
         report(
-            f"Kept the existing checkpoint {save} ({previous:.2f}%): this run's {result.final.test.accuracy:.2f}% "
+            f"Kept the existing checkpoint {save} ({keeper.previous:.2f}%): this run's {result.final.test.accuracy:.2f}% "
             f"is clearly worse, so it was saved to {result.checkpoint} (use --overwrite to replace it anyway)."
         )
     return result
-
-
-def _save_epoch(
-    model: CNN, save: Path, previous: float | None, current: Path | None, epoch: int, recipe: Recipe, seed: int,
-    test: Evaluation,
-) -> Path:
-    """Save this epoch to ``save``, or beside it while the run is clearly worse than the checkpoint it found there."""
-    taken_over = current == save
-    target = save if taken_over or previous is None or test.accuracy >= previous - WORSE_MARGIN else side_path(save)
-    save_checkpoint(
-        target, model, recipe=recipe.name, epoch=epoch, seed=seed,
-        normalize=recipe.normalize, accuracy=test.accuracy, test_samples=test.total,
-    )
-    if current is not None and current != target:
-        current.unlink(missing_ok=True)  # this run's earlier, worse epoch beside the kept checkpoint
-    return target
 
 
 def train(

@@ -16,6 +16,7 @@ import torch
 from .checkpoint import load_checkpoint
 from .data import DATA_ENV_VAR, load_split, match_input_scale, tensor_batches, to_model_input
 from .device import DEVICE_CHOICES, select_device
+from .distributed import Processes, joined, per_process_batch_size
 from .errors import CourseError
 from .export import export_weights
 from .inference import plot_prediction, predict
@@ -146,36 +147,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """``train``: train with a recipe and report each epoch."""
+    """``train``: train with a recipe and report each epoch; under ``torchrun``, in every process it started."""
     require_written("train", TRAINING_MODULES)
     recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
-    device = select_device(args.device)
-    save = args.save or str(Path("checkpoints") / f"{args.run_name}.pt")
-    if followed_link(save) != Path(save):
-        save = str(followed_link(save))
-        print(f"note: --save {args.save} is a symbolic link; the checkpoint is written where it points, {save}",
-              file=sys.stderr)
-    check_destinations(save, args.log_dir, args.run_name, args.overwrite)
-    limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
-    if args.dry_run:
-        recipe = recipe.with_overrides(epochs=1)
-    try:
-        print(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed}).", flush=True)
-        result = train(
-            recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name,
-            log_dir=args.log_dir, save=save, overwrite=args.overwrite, val_split=args.val_split, **limits,
-        )
-    except KeyboardInterrupt:
-        kept = f"{save} is unchanged" if Path(save).exists() else "nothing was saved"
-        print(f"Interrupted while loading the data; {kept}.", file=sys.stderr)
-        return INTERRUPTED
+    with joined(args.device) as (processes, device):
+        say = print if processes.is_main else _silent  # the first process speaks for all
+        save = args.save or str(Path("checkpoints") / f"{args.run_name}.pt")
+        if followed_link(save) != Path(save):
+            save = str(followed_link(save))
+            say(f"note: --save {args.save} is a symbolic link; the checkpoint is written where it points, {save}",
+                file=sys.stderr)
+        check_destinations(save, args.log_dir, args.run_name, args.overwrite)
+        limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
+        if args.dry_run:
+            recipe = recipe.with_overrides(epochs=1)
+        try:
+            say(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed})"
+                f"{_shared_by(processes, recipe.batch_size)}.", flush=True)
+            result = train(
+                recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name, log_dir=args.log_dir,
+                save=save, overwrite=args.overwrite, val_split=args.val_split, processes=processes, **limits,
+            )
+        except KeyboardInterrupt:
+            kept = f"{save} is unchanged" if Path(save).exists() else "nothing was saved"
+            say(f"Interrupted while loading the data; {kept}.", file=sys.stderr)
+            return INTERRUPTED
     if result.interrupted:
         return INTERRUPTED
     seconds = sum(epoch.seconds for epoch in result.epochs)
     held_out = "test" if result.test is None else "validation"
-    print(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. "
-          f"Checkpoint: {result.checkpoint}")
+    say(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. "
+        f"Checkpoint: {result.checkpoint}")
     return 0
+
+
+def _silent(*args: object, **kwargs: object) -> None:
+    """Where the lines of every training process but the first go."""
+
+
+def _shared_by(processes: Processes, batch_size: int) -> str:
+    """How the batches are shared, when several processes train together."""
+    if processes.world_size == 1:
+        return ""
+    share = per_process_batch_size(batch_size, processes.world_size)
+    return f" in {processes.world_size} processes, {share} images of each batch of {batch_size} per process"
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

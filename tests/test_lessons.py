@@ -180,3 +180,14 @@ def test_lesson_7_quotes_the_benchmarks() -> None:
     assert len(quoted) >= 3, quoted
     for figure in quoted:
         assert figure in benchmarks, f"lesson 7 quotes {figure!r}, which benchmarks/README.md does not"
+
+
+def test_lesson_7_quotes_the_measured_torchrun_runs() -> None:
+    """The 1- and 2-process table is the output of benchmarks/torchrun_scaling.py kept in benchmarks/README.md."""
+    text = (ROOT / "lessons" / "07-going-further.md").read_text()
+    benchmarks = (ROOT / "benchmarks" / "README.md").read_text()
+    rows = table_rows(text, "| processes | test accuracy | training time |")
+    assert [row[0] for row in rows] == ["1", "2"]
+    for count, accuracy, seconds in rows:
+        line = f"{count} process{'es' if count != '1' else ''}: {accuracy} in {seconds} of training"
+        assert line in benchmarks, f"lesson 7 quotes {line!r}, which benchmarks/README.md does not"
