@@ -174,7 +174,7 @@ def grade_command(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         submissions = find_submissions(args.submissions)
-        report = ClassReport(args.out, feedback)
+        report = ClassReport(args.out, feedback, [submission.learner for submission in submissions])
         with prepared(limits, hidden_seed, args.allow_unsandboxed, args.timeout) as setting:
             fence = "in a bubblewrap sandbox" if setting.sandboxed else "WITHOUT A SANDBOX (--allow-unsandboxed)"
             print(f"Grading {len(submissions)} submission(s), {args.workers} at a time, each {fence}; "

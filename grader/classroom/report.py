@@ -61,8 +61,9 @@ def feedback_name(learner: str, taken: set[str]) -> str:
 class ClassReport:
     """Adds each learner's row and feedback as soon as the learner is graded."""
 
-    def __init__(self, csv_path: Path, feedback: Path) -> None:
+    def __init__(self, csv_path: Path, feedback: Path, learners: list[str]) -> None:
         self.csv_path, self.feedback = csv_path, feedback
+        self.order = {learner: index for index, learner in enumerate(learners)}  # rows keep the submissions' order
         self.rows: list[dict[str, object]] = []
         self.grades: list[Grade] = []
         self.taken: set[str] = set()
@@ -78,6 +79,8 @@ class ClassReport:
             write_whole(self.feedback / name, feedback_markdown(grade))
             self.grades.append(grade)
             self.rows.append(csv_row(grade, name))
+            self.grades.sort(key=lambda graded: self.order.get(graded.learner, len(self.order)))
+            self.rows.sort(key=lambda row: self.order.get(str(row["learner"]), len(self.order)))
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]))
             writer.writeheader()

@@ -23,8 +23,8 @@ from typing import BinaryIO
 
 MAX_FRAME_BYTES = 64 << 20  # the largest answer is a state dict of 21,840 floats; far below this
 NOTICED_LIMIT = 20
-WATCHED = {"open", "socket.connect", "socket.bind", "socket.sendto", "os.fork", "os.forkpty", "os.posix_spawn",
-           "subprocess.Popen", "os.system", "os.exec"}
+WATCHED = {"open", "socket.connect", "socket.bind", "socket.sendto", "os.kill", "os.killpg", "os.fork", "os.forkpty",
+           "os.posix_spawn", "subprocess.Popen", "os.system", "os.exec"}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -138,6 +138,8 @@ class Notice:
                     self.note(f"tried to write outside its tree: {where}")
         elif event in ("socket.connect", "socket.bind", "socket.sendto"):
             self.note(f"tried to reach the network or the host: {event.split('.')[1]} to {args[1]!r}")
+        elif event in ("os.kill", "os.killpg"):
+            self.note("tried to signal other processes (it can reach only its own)")
         else:
             self.note("started another process (it cannot outlive the run)")
 

@@ -127,6 +127,7 @@ STARTED = "started another process (it cannot outlive the run)"
 OUTSIDE = "tried to write outside its tree"
 OUTLIVED = "tried to outlive its run"
 REACHED = "tried to reach the network or the host"
+SIGNALLED = "tried to signal other processes"
 GARBLED = "answer(s) that were not plain data (forged or corrupted output)"
 
 #: learner → (module, lines, flags its attempt must raise)
@@ -140,5 +141,5 @@ ATTACKS = {
     "sockets": ("engine.py", SOCKETS, [REACHED]),
     "filler": ("sanity.py", FILLER, []),
     "bomb": ("monitor.py", FORK_BOMB, [OUTLIVED]),
-    "killer": ("inference.py", KILLER, []),
+    "killer": ("inference.py", KILLER, [SIGNALLED]),
 }
