@@ -21,10 +21,8 @@ if TYPE_CHECKING:  # the class grading package is imported only where a submissi
     from ..classroom import Verdict
 
 POINT_SHARE_DECIMALS = 2  # shares are rounded so that the platforms show 1.43, not 1.4285714285714286
-_OVERRIDE = re.compile(r"ex(\d+)=(\d+(?:\.\d+)?)")
-
-
 NOT_GRADED = "graded"  # the one check an exercise shows when none of its checks ran
+_OVERRIDE = re.compile(r"ex(\d+)=(\d+(?:\.\d+)?)")
 
 
 @dataclass(frozen=True)
@@ -75,16 +73,17 @@ def score_checks(verdicts: Iterable[Verdict], points: dict[int, float]) -> dict[
     by_exercise: dict[int, list[Verdict]] = {}
     for verdict in verdicts:
         by_exercise.setdefault(verdict.exercise, []).append(verdict)
-    scored = {}
-    for number, worth in points.items():
-        checks = sorted(by_exercise.get(number, []), key=lambda verdict: verdict.hidden)  # stable: keeps their order
-        scored[number] = [ScoredCheck(verdict.exercise, verdict.check, verdict.hidden, verdict.passed, verdict.message,
-                                      share if verdict.passed else 0.0, share)
-                          for verdict, share in zip(checks, shares(worth, len(checks)))]
-        scored[number] = scored[number] or [ScoredCheck(number, NOT_GRADED, False, False,
-                                                        "This exercise could not be graded: see the notes above.",
-                                                        0.0, worth)]
-    return scored
+    return {number: _scored(number, worth, by_exercise.get(number, [])) for number, worth in points.items()}
+
+
+def _scored(number: int, worth: float, verdicts: list[Verdict]) -> list[ScoredCheck]:
+    if not verdicts:
+        return [ScoredCheck(number, NOT_GRADED, False, False, "This exercise could not be graded: see the notes above.",
+                            0.0, worth)]
+    ordered = sorted(verdicts, key=lambda verdict: verdict.hidden)  # public first; stable, so in the order they ran
+    return [ScoredCheck(number, verdict.check, verdict.hidden, verdict.passed, verdict.message,
+                        share if verdict.passed else 0.0, share)
+            for verdict, share in zip(ordered, shares(worth, len(ordered)))]
 
 
 def total(scored: dict[int, list[ScoredCheck]]) -> float:

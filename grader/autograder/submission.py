@@ -38,7 +38,7 @@ class Outcome:
         return self.grade.seconds if self.grade else 0.0
 
     def summary(self, scored: dict[int, list[ScoredCheck]]) -> str:
-        """What the learner reads first: exercises done, points, and anything noticed while grading."""
+        """The grade in a few lines: exercises done, points, and anything noticed while grading."""
         if self.grade is None:
             return f"Nothing was graded: {self.problem.rstrip('.')}."
         done = sum(all(check.passed for check in checks) for checks in scored.values())
