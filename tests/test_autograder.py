@@ -104,6 +104,12 @@ def test_a_submission_with_nothing_to_grade_scores_zero_and_says_why():
     assert sum(test["max_score"] for test in results["tests"]) == FULL_MARKS
 
 
+def test_a_submission_folder_that_does_not_exist_is_an_error_not_a_zero(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main_quietly("autograder", "run", str(tmp_path / "nowhere"), "--format", "gradescope", "--out", str(out)) == 2
+    assert "nowhere does not exist" in capsys.readouterr().err and not out.exists()
+
+
 # --- GitHub Classroom's reporter --------------------------------------------------------------------
 
 def decode_outputs(text: str) -> dict[str, dict]:

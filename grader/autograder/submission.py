@@ -52,10 +52,13 @@ def grade_submission(path: Path, hidden: bool = True, allow_unsandboxed: bool = 
     """Grade the submission in ``path`` (a folder or a ``.zip``) with :func:`grader.classroom.grade_one`.
 
     Raises:
-        CourseError: the grading itself cannot run here (e.g. no usable sandbox and no ``allow_unsandboxed``).
+        CourseError: ``path`` does not exist, or the grading itself cannot run here (e.g. no usable
+            sandbox and no ``allow_unsandboxed``).
     """
     from ..classroom import grade_one
 
+    if not path.exists():
+        raise CourseError(f"{path} does not exist: pass the folder or .zip the platform put the submission in")
     try:
         found = find_submissions([path])
     except CourseError as error:
