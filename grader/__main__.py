@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .autograder.cli import add_autograder_parser, autograder_command
 from .catalog import EXERCISES, SOLUTIONS, exercise, exercises
-from .grading import add_grade_parser, grade_command
+from .classroom.command import add_grade_parser, grade_command
 from .progress import load_hints_seen, save_hints_seen, state_folder
 from .stubs import generate, make_stub, out_of_sync, reset
 

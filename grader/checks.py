@@ -13,7 +13,8 @@ from types import ModuleType
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+
+from .tracing import library_use  # noqa: F401 - the checks use it from here
 
 
 class CheckFailed(AssertionError):
@@ -124,44 +125,3 @@ def learner_code(hint: str, folder: Path) -> Iterator[None]:
         ) from error
 
 
-class _OperationRecorder(TorchDispatchMode):
-    """Remembers the name of every ATen operation run inside it, however it was reached."""
-
-    def __init__(self, names: set[str]) -> None:
-        super().__init__()
-        self.names = names
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.names.add(func.overloadpacket.__name__)
-        return func(*args, **(kwargs or {}))
-
-
-@contextmanager
-def library_use() -> Iterator[set[str]]:
-    """What PyTorch did for the code inside: ATen operation names (``convolution``, ``_log_softmax`` ...),
-    ``"autograd"`` for a backward pass or ``torch.autograd.grad``, and ``"torch.optim.<Name>"`` for every
-    optimiser built. Concept exercises use it to tell a re-implementation from a call of the original,
-    whichever route the call took (``F.conv2d``, ``nn.Conv2d``, ``torch.ops.aten`` ...)."""
-    names: set[str] = set()
-    backward, grad, build_optimizer = torch.autograd.backward, torch.autograd.grad, torch.optim.Optimizer.__init__
-
-    def recorded_backward(*args, **kwargs):
-        names.add("autograd")
-        return backward(*args, **kwargs)
-
-    def recorded_grad(*args, **kwargs):
-        names.add("autograd")
-        return grad(*args, **kwargs)
-
-    def recorded_optimizer(optimizer, *args, **kwargs):
-        names.add(f"torch.optim.{type(optimizer).__name__}")
-        return build_optimizer(optimizer, *args, **kwargs)
-
-    torch.autograd.backward, torch.autograd.grad = recorded_backward, recorded_grad
-    torch.optim.Optimizer.__init__ = recorded_optimizer
-    try:
-        with _OperationRecorder(names):
-            yield names
-    finally:
-        torch.autograd.backward, torch.autograd.grad = backward, grad
-        torch.optim.Optimizer.__init__ = build_optimizer

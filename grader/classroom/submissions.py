@@ -9,14 +9,16 @@ Symbolic links, paths that leave the archive and oversized files are skipped and
 from __future__ import annotations
 
 import ast
+import os
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from solutions.errors import CourseError
 
-from .catalog import EXERCISES, exercises
+from ..catalog import EXERCISES, exercises
 
 MAX_FILE_BYTES = 1 << 20  # a learner's module is a few kilobytes; anything bigger is not one
 MAX_ZIP_MEMBERS = 10_000
@@ -50,8 +52,12 @@ class Submission:
     flags: list[str] = field(default_factory=list)
     error: str = ""
 
-    def tamper_flags(self, released: dict[str, bytes]) -> list[str]:
-        """Check files or ``conftest.py`` that differ from the released ones, and imports that reach the grader."""
+    def tamper_flags(self) -> list[str]:
+        """Check files or ``conftest.py`` that differ from the released ones, and imports that reach the grader.
+
+        Class grading never runs them: an edit changes nothing but shows intent.
+        """
+        released = released_checks()
         flags = [f"edited {name}" for name, text in sorted(self.checks.items())
                  if name in released and text != released[name]]
         flags += [f"added {name}" for name in sorted(self.checks.keys() - released.keys())]
@@ -155,7 +161,7 @@ def _holds_modules(folder: Path) -> bool:
 
 
 def find_submissions(paths: list[Path]) -> list[Submission]:
-    """Every submission in ``paths``, each named after its learner, in a stable order.
+    """Every submission in ``paths``, each under a name of its own, in a stable order.
 
     A path may be a learner's ``exercises/`` folder, a folder that holds one (``alice/exercises``),
     a ``.zip`` of either, or a folder of such submissions (one per learner).
@@ -166,31 +172,62 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
     found: list[Submission] = []
     for path in paths:
         if not path.exists():
-            raise CourseError(f"{path} does not exist; pass learners' exercises/ folders, .zip files, or a folder of them")
+            raise CourseError(f"{readable(path)} does not exist; pass learners' exercises/ folders, .zip files, "
+                              "or a folder of them")
         here = _submissions_at(path)
         if not here:
-            raise CourseError(f"{path} holds no submission: none of {', '.join(learner_modules())} in it or below it")
+            raise CourseError(f"{readable(path)} holds no submission: none of {', '.join(learner_modules())} "
+                              "in it or below it")
         found += here
-    names: dict[str, int] = {}
-    for submission in found:  # two learners called alice become alice and alice-2
-        names[submission.learner] = names.get(submission.learner, 0) + 1
-        if names[submission.learner] > 1:
-            submission.learner = f"{submission.learner}-{names[submission.learner]}"
+    for submission, name in zip(found, unique_names([_learner_path(submission.source) for submission in found])):
+        submission.learner = name
     return found
 
 
-def _learner_name(path: Path) -> str:
-    path = path.resolve()
-    return path.parent.name if path.name == "exercises" else path.stem
+def readable(value: object) -> str:
+    """A path or name as text that prints and writes anywhere: bytes that are not UTF-8 and control
+    characters become escapes (``caf\\xe9``)."""
+    text = os.fsencode(str(value)).decode("utf-8", errors="backslashreplace")
+    return "".join(char if unicodedata.category(char)[0] != "C" else repr(char)[1:-1] for char in text)
+
+
+def unique_names(paths: list[Path]) -> list[str]:
+    """A readable name for each learner: its folder's name, with as many parent folders as it takes
+    to tell it from another learner's (``class/alice`` and ``class2/alice``), else a number."""
+    parts = [path.parts[1:] if path.is_absolute() else path.parts for path in paths]
+    depth = [1] * len(paths)
+    while True:
+        names = [readable("/".join(part[-level:])) for part, level in zip(parts, depth)]
+        clashing = [index for index, name in enumerate(names)
+                    if any(other == name and parts[at] != parts[index] for at, other in enumerate(names))
+                    and depth[index] < len(parts[index])]
+        if not clashing:
+            break
+        for index in clashing:
+            depth[index] += 1
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            names[index] = f"{name} ({seen[name]})"
+    return names
+
+
+def _learner_path(source: Path) -> Path:
+    """The path that names a learner: its folder (not ``exercises``), or its zip without the suffix."""
+    path = source.resolve()
+    if path.name == "exercises":
+        return path.parent
+    return path.with_suffix("") if path.suffix.lower() == ".zip" else path
 
 
 def _submissions_at(path: Path) -> list[Submission]:
     if path.is_file():
-        return [read_zip(path, _learner_name(path))] if path.suffix.lower() == ".zip" else []
+        return [read_zip(path, path.stem)] if path.suffix.lower() == ".zip" else []
     if _holds_modules(path):
-        return [read_folder(path, _learner_name(path))]
+        return [read_folder(path, path.name)]
     if _holds_modules(path / "exercises"):
-        return [read_folder(path / "exercises", path.resolve().name)]
+        return [read_folder(path / "exercises", path.name)]
     children = [child for child in sorted(path.iterdir())
                 if not child.is_symlink() and not child.name.startswith((".", "__"))]
     return [submission for child in children for submission in _submissions_at(child)]

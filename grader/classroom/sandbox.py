@@ -1,0 +1,153 @@
+"""Starting the worker inside bubblewrap: its own PID, network, IPC and mount namespaces, and little else.
+
+What the sandbox holds: the system's programs and libraries and the Python environment,
+read-only; the submission's tree (the learner's modules beside the given ones), the
+reference package and MNIST, read-only; a size-capped scratch space, the only place it can
+write. Nothing else of this computer is mounted: not the hidden checks, not the instructor's
+files, not other learners' trees, no socket of the host. ``--die-with-parent`` and the PID
+namespace end every process a submission starts when its run ends.
+
+When the grader runs as root, bubblewrap runs privileged and the worker drops to a uid of
+its own (one per worker slot, so that each one's process limit is its own); otherwise
+bubblewrap's user namespace maps the instructor's account to ``nobody``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+import solutions
+
+from .. import tracing
+from . import questions, worker
+from .submissions import learner_modules
+
+SANDBOX_UID = 200_000  # + the worker's slot: a uid no account uses
+TREE, REFERENCE, PROGRAM, DATA, SCRATCH = "/sandbox/tree", "/sandbox/reference", "/sandbox/worker", "/sandbox/data", "/scratch"
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's worker may use."""
+
+    check_seconds: float = 60.0  # per question; the end-to-end training gets its own, longer limit
+    memory_bytes: int = 4 << 30
+    disk_bytes: int = 256 << 20  # the scratch space, all files together
+    file_bytes: int = 64 << 20
+    processes: int = 64  # processes and threads of the worker's uid
+
+
+@cache
+def bubblewrap() -> str | None:
+    """The ``bwrap`` program, if it is installed and can make namespaces here."""
+    program = shutil.which("bwrap")
+    if not program:
+        return None
+    probe = [program, *_namespaces(), "--ro-bind", "/", "/", "--", "true"]
+    return program if subprocess.run(probe, capture_output=True).returncode == 0 else None
+
+
+def _namespaces() -> list[str]:
+    user = [] if os.geteuid() == 0 else ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    return ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", *user]
+
+
+def python_roots() -> list[str]:
+    """The folders the Python environment lives in: its prefixes and any site-packages outside them."""
+    roots = {sys.prefix, sys.base_prefix, *(path for path in sys.path if path.endswith(("site-packages",
+                                                                                        "dist-packages")))}
+    kept: list[str] = []
+    for root in sorted(roots, key=len):
+        if Path(root).is_dir() and not any(root == kept_root or root.startswith(kept_root + "/")
+                                           for kept_root in [*kept, *SYSTEM]):
+            kept.append(root)
+    return kept
+
+
+def program_folder(workspace: Path) -> Path:
+    """The worker and its questions, copied where the sandbox mounts them (the grader itself is not mounted)."""
+    folder = workspace / "program"
+    if not folder.exists():
+        folder.mkdir(mode=0o755)
+        for module in (worker, questions, tracing):
+            shutil.copyfile(module.__file__, folder / Path(module.__file__).name)
+            (folder / Path(module.__file__).name).chmod(0o444)
+    return folder
+
+
+def _readable_folders(*paths: str) -> list[str]:
+    """``--dir`` for every folder above the mount points, so that an unprivileged worker may walk through them."""
+    made: list[str] = []
+    for path in paths:
+        for parent in reversed(PurePosixPath(path).parents):
+            if str(parent) != "/" and str(parent) not in made:
+                made.append(str(parent))
+    return [argument for folder in made for argument in ("--perms", "0755", "--dir", folder)]
+
+
+def sandbox_command(tree: Path, data: Path, workspace: Path, limits: Limits, slot: int) -> list[str]:
+    """The command that starts a worker for the submission in ``tree``, inside bubblewrap."""
+    reference = str(Path(solutions.__file__).resolve().parent)
+    mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (str(program_folder(workspace)), PROGRAM),
+              (str(data), DATA), *((root, root) for root in python_roots())]
+    arguments = [*_namespaces(), *_readable_folders(*(inside for _, inside in mounts), SCRATCH)]
+    for folder in SYSTEM:
+        if os.path.islink(folder):
+            arguments += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            arguments += ["--ro-bind", folder, folder]
+    for path in SYSTEM_FILES:
+        arguments += ["--ro-bind-try", path, path]
+    for outside, inside in mounts:
+        arguments += ["--ro-bind", outside, inside]
+    arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.disk_bytes),
+                  "--tmpfs", SCRATCH, "--chdir", SCRATCH, "--clearenv"]
+    for name, value in environment(TREE, f"{REFERENCE}", PROGRAM, DATA, SCRATCH).items():
+        arguments += ["--setenv", name, value]
+    uid = SANDBOX_UID + slot if os.geteuid() == 0 else -1
+    if uid >= 0:
+        arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return [bubblewrap() or "bwrap", *arguments, "--", *worker_command(f"{PROGRAM}/worker.py", uid, limits, SCRATCH)]
+
+
+def unsandboxed_command(tree: Path, data: Path, workspace: Path, limits: Limits, scratch: Path) -> tuple[list[str], dict]:
+    """The worker as a plain process, for a machine without bubblewrap (the instructor said so)."""
+    program = program_folder(workspace)
+    reference = str(Path(solutions.__file__).resolve().parent.parent)
+    env = environment(str(tree), reference, str(program), str(data), str(scratch))
+    env["PATH"] = os.environ.get("PATH", env["PATH"])
+    return worker_command(str(program / "worker.py"), -1, limits, str(scratch)), env
+
+
+def worker_command(script: str, uid: int, limits: Limits, scratch: str) -> list[str]:
+    return [sys.executable, "-s", "-B", script, str(uid), str(limits.memory_bytes), str(limits.file_bytes),
+            str(limits.processes), scratch, ",".join(learner_modules())]
+
+
+def environment(tree: str, reference: str, program: str, data: str, scratch: str) -> dict[str, str]:
+    """Nothing of the instructor's environment: only what the course's code needs."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": scratch,
+        "TMPDIR": scratch,
+        "XDG_CACHE_HOME": f"{scratch}/.cache",
+        "MPLCONFIGDIR": f"{scratch}/.matplotlib",
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join([tree, reference, program]),
+        "PYTHONHASHSEED": "0",
+        "MNIST_COURSE_DATA": data,
+        "LANG": "C.UTF-8",
+        # One thread each: parallel submissions share the cores instead of fighting over them.
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+    }

@@ -1,0 +1,109 @@
+"""The trusted half of class grading, without a sandbox: the checks, the judges and the answer channel."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+
+import pytest
+import torch
+
+from grader.catalog import exercises
+from grader.classroom.checks import PUBLIC_SEED, class_checks, close_tensors, same_log_probabilities
+from grader.classroom.grading import judged
+from grader.classroom.asking import Reply
+from grader.classroom.worker import FrameError, Notice, decode_frame, read_frame, write_frame
+
+
+@pytest.fixture(scope="module")
+def public_and_hidden():
+    return class_checks(PUBLIC_SEED, end_to_end=False), class_checks(31337, hidden=True)
+
+
+def test_every_check_names_a_hint_of_its_exercise(public_and_hidden):
+    for check in [*public_and_hidden[0], *public_and_hidden[1]]:
+        assert check.hint in exercises()[check.exercise].hints, check.name
+
+
+def test_every_exercise_has_public_and_hidden_checks(public_and_hidden):
+    public, hidden = public_and_hidden
+    assert {check.exercise for check in public} == set(exercises()) - {10}
+    assert {check.exercise for check in hidden} == set(exercises()) - {10}
+    assert all(check.hidden for check in hidden) and not any(check.hidden for check in public)
+
+
+def test_hidden_inputs_differ_from_the_public_ones(public_and_hidden):
+    public, hidden = public_and_hidden
+    conv = [check for check in public if check.procedure == "conv2d"][1]
+    hidden_conv = [check for check in hidden if check.procedure == "conv2d"][1]
+    assert not torch.equal(conv.inputs["weight"].flatten()[:4], hidden_conv.inputs["weight"].flatten()[:4])
+
+
+def test_the_reference_passes_its_own_checks(public_and_hidden):
+    for check in [*public_and_hidden[0], *public_and_hidden[1]]:
+        answer = check.ask_reference()
+        assert check.judge(answer, answer) is None, check.name
+
+
+def test_wrong_answers_are_wrong_and_say_what_was_found():
+    wanted = torch.randn(3, 10)
+    judge = close_tensors(atol=1e-5)
+    assert judge(wanted.T, wanted) == "a tensor of shape (10, 3)"
+    assert judge(wanted + 1e-3, wanted).startswith("values up to 0.001")
+    assert judge(torch.full_like(wanted, float("nan")), wanted).startswith("values up to inf")
+    assert judge("a ndarray", wanted) == "a ndarray"
+    logits = same_log_probabilities(atol=1e-5)
+    assert logits(wanted.log_softmax(1), wanted) is None  # log-probabilities are logits too
+    assert logits(wanted.softmax(1), wanted) is not None  # probabilities are not
+
+
+def test_a_failing_verdict_says_what_was_expected_found_and_the_hint():
+    check = class_checks(PUBLIC_SEED, end_to_end=False)[0]
+    entry = exercises()[check.exercise]
+    verdict = judged(check, entry, Reply(answer=[0.0, 1.0]), [0.5, 0.25])
+    assert not verdict.passed
+    assert verdict.message.splitlines()[:3] == [
+        f"Exercise 1 · {entry.title} — {check.name}", f"  expected: {check.expected}",
+        "  found:    answer 1 of 2: 0"]
+    assert entry.hint(check.hint) in verdict.message
+    assert judged(check, entry, Reply(error="not started"), None).message.endswith("(write exercises/tensors.py)")
+    assert not judged(check, entry, Reply(answer={"passed": True}), [0.5, 0.25]).passed
+
+
+def test_answers_are_plain_data_never_code(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {tmp_path / 'ran'}",)
+
+    forged = pickle.dumps({"answer": Payload()}, protocol=2)
+    with pytest.raises(FrameError):
+        decode_frame(forged)
+    assert not (tmp_path / "ran").exists()
+    buffer = io.BytesIO()
+    write_frame(buffer, {"answer": [torch.ones(2), 3, "x"]})
+    buffer.seek(0)
+    assert read_frame(buffer)["answer"][1:] == [3, "x"]
+    with pytest.raises(FrameError):
+        read_frame(io.BytesIO(struct.pack(">I", 1 << 30)))
+
+
+def test_only_what_the_learners_own_modules_do_is_noticed(tmp_path):
+    learner_file = str(tmp_path / "engine.py")
+    notice = Notice(str(tmp_path / "scratch"), {learner_file})
+    code = compile("notice('open', ('/etc/passwd', 'w', 0))\nnotice('open', ('/etc/hosts', 'r', 0))", learner_file, "exec")
+    exec(code, {"notice": notice})
+    notice("open", ("/elsewhere", "w", 0))  # not called from the learner's file: the libraries' own doing
+    assert notice.take() == ["tried to write outside its tree: /etc/passwd"]
+
+
+def test_what_a_library_does_for_the_learner_is_its_own(tmp_path):
+    learner_file = str(tmp_path / "inference.py")
+    notice = Notice(str(tmp_path / "scratch"), {learner_file})
+    library = compile("def build_cache(notice):\n    notice('subprocess.Popen', ('fc-list', [], None, None))\n",
+                      str(tmp_path / "site-packages" / "matplotlib.py"), "exec")
+    namespace = {"notice": notice}
+    exec(library, namespace)
+    exec(compile("build_cache(notice)\nimport os\nnotice('os.fork', ())", learner_file, "exec"), namespace)
+    assert notice.take() == ["started another process (it cannot outlive the run)"]
