@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from solutions.errors import CourseError
 
 from ..catalog import exercises
-from ..submissions import find_submissions
+from ..classroom.submissions import find_submissions
 from .scoring import ScoredCheck, total
 
 if TYPE_CHECKING:
