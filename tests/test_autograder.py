@@ -334,7 +334,7 @@ def test_setup_sh_installs_a_working_autograder_in_a_fresh_environment(tmp_path,
                            env=environment)
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
     installed = subprocess.run([str(root / "venv" / "bin" / "python"), "-c", "import grader, torch; print(grader.__file__)"],
-                               capture_output=True, text=True, env=environment)
+                               capture_output=True, text=True, env=environment, cwd=root)
     assert installed.stdout.startswith(str(root / "source" / "course")), installed.stdout + installed.stderr
     results = run_autograder(root, {**environment, "OMP_NUM_THREADS": "1"})
     assert results["score"] == PARTIAL_MARKS + 10
