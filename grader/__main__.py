@@ -5,6 +5,7 @@
     python -m grader watch -m ex7    re-run `pytest exercises/ -m ex7` on every save
     python -m grader generate        (instructors) write exercises/ from solutions/
     python -m grader grade class/    (instructors) grade every submission in class/, each in a sandbox
+    python -m grader autograder gradescope --out autograder.zip   (instructors) Gradescope, GitHub Classroom
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from .autograder.cli import add_autograder_parser, autograder_command
 from .catalog import EXERCISES, SOLUTIONS, exercise, exercises
 from .classroom.command import add_grade_parser, grade_command
 from .progress import load_hints_seen, save_hints_seen, state_folder
@@ -155,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser.add_argument("--force", action="store_true", help="overwrite files that have edits")
     generate_parser.add_argument("--check", action="store_true", help="only report what is out of sync")
     add_grade_parser(commands)
+    add_autograder_parser(commands)
     return parser
 
 
@@ -178,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         watch(args.pytest_arguments)
     elif args.command == "grade":
         return grade_command(args)
+    elif args.command == "autograder":
+        return autograder_command(args)
     elif args.check:
         problems = out_of_sync()
         print("\n".join(problems) or "exercises/ is in sync with solutions/")

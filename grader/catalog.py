@@ -15,6 +15,7 @@ else:  # pragma: no cover - Python 3.10
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 EXERCISES = REPO / "exercises"
+DEFAULT_POINTS = 10.0  # an exercise's points when exercises.toml gives none: all weigh the same
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Exercise:
     steps: tuple[str, ...]
     hints: dict[str, str] = field(default_factory=dict)
     uses: tuple[str, ...] = ()
+    points: float = DEFAULT_POINTS
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -70,6 +72,7 @@ def exercises() -> dict[int, Exercise]:
             steps=tuple(entry["steps"]),
             hints=dict(entry["hints"]),
             uses=tuple(entry.get("uses", ())),
+            points=float(entry.get("points", DEFAULT_POINTS)),
         )
         for key, entry in table.items()
     }
