@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import Limits, sandbox_command, unsandboxed_command
+from .sandbox import Limits, sandbox_command, unsandboxed_command, worker_uid
 from .worker import MAX_FRAME_BYTES, FrameError, decode_frame, write_frame
 
 OUTPUT_TAIL_BYTES = 4096
@@ -41,18 +41,18 @@ class Worker:
     def __init__(self, tree: Path, data: Path, program: Path, workspace: Path, limits: Limits, slot: int,
                  sandboxed: bool) -> None:
         self.tree, self.data, self.program, self.workspace = tree, data, program, workspace
-        self.limits, self.slot = limits, slot
-        self.sandboxed = sandboxed
+        self.limits, self.sandboxed = limits, sandboxed
+        self.uid = worker_uid(slot, sandboxed)  # -1: the worker stays who the grader is
         self.process: subprocess.Popen | None = None
         self.output = workspace / "output.txt"
         self.lingering = 0  # processes found still running beside the worker when it was stopped
 
     def start(self) -> subprocess.Popen:
         if self.sandboxed:
-            command, env = sandbox_command(self.tree, self.data, self.program, self.limits, self.slot), {}
+            command, env = sandbox_command(self.tree, self.data, self.program, self.limits, self.uid), {}
         else:
             scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=self.workspace))
-            command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch)
+            command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch, self.uid)
         with self.output.open("ab") as output:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
                                             env=env, start_new_session=True, cwd=self.workspace)
@@ -100,6 +100,8 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.uid >= 0:  # what left the process group (setsid) still has the worker's own uid
+            _kill_all_of(self.uid)
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             try:
@@ -180,6 +182,15 @@ def _sandbox_processes(bubblewrap_pid: int) -> list[int]:
         if _namespace(pid) == namespace and _inner_pid(pid) not in (1, 2):
             extra.append(pid)
     return extra
+
+
+def _kill_all_of(uid: int) -> None:
+    for pid in _pids():
+        if _status(pid).get("Uid", "").split()[:1] == [str(uid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _pids() -> list[int]:

@@ -25,7 +25,7 @@ from .asking import Worker
 from .checks import PUBLIC_SEED, class_checks
 from .grading import Grade, Setting, grade_submission
 from .report import ClassReport, summary_table
-from .sandbox import Limits, bubblewrap, program_folder
+from .sandbox import MAX_WORKERS, Limits, bubblewrap, program_folder
 from .submissions import Submission, find_submissions, readable
 
 INTERRUPTED = 130
@@ -130,6 +130,13 @@ def _positive(kind: type):
     return parse
 
 
+def _workers(text: str) -> int:
+    count = _positive(int)(text)
+    if count > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{count} is more than {MAX_WORKERS} submissions at once")
+    return count
+
+
 def add_grade_parser(commands: argparse._SubParsersAction) -> None:
     """Add ``grade`` to ``python -m grader``'s subcommands."""
     parser = commands.add_parser(
@@ -145,7 +152,7 @@ def add_grade_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--hidden-seed", type=int, metavar="N",
                         help="make the hidden inputs from N, to grade again exactly alike (default: a new secret seed)")
     parser.add_argument("--no-hidden", action="store_true", help="ask only the public checks' questions")
-    parser.add_argument("--workers", type=_positive(int), default=os.cpu_count() or 1,
+    parser.add_argument("--workers", type=_workers, default=os.cpu_count() or 1,
                         help="submissions graded at once (default: the number of cores, %(default)s)")
     parser.add_argument("--timeout", type=_positive(float), default=900.0, metavar="SECONDS",
                         help="wall time per submission, every check together (default %(default)g)")

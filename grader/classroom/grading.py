@@ -7,6 +7,7 @@ reference's and decides. Nothing the worker writes is read as a verdict, a count
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -159,7 +160,7 @@ def grade_submission(submission: Submission, setting: Setting, slot: int = 0,
                      cancelled: threading.Event | None = None, workers: set[Worker] | None = None) -> Grade:
     """Grade one submission with every check of ``setting``; ``workers`` tracks live workers for Ctrl-C."""
     started = time.monotonic()
-    grade = Grade(submission.learner, submission.source, flags=[*submission.flags, *setting_flags(setting)])
+    grade = Grade(submission.learner, submission.source, flags=[*submission.flags])
     if submission.error:
         grade.flags.append(f"not graded: {submission.error}")
         return grade
@@ -172,6 +173,7 @@ def grade_submission(submission: Submission, setting: Setting, slot: int = 0,
     root.chmod(0o755)
     worker = Worker(build_tree(root / "tree", submission.modules), setting.data_dir, setting.program, root,
                     setting.limits, slot, setting.sandboxed)
+    grade.flags += fence_flags(setting, worker)
     live = workers if workers is not None else set()
     live.add(worker)
     interview = Interview(worker, setting, cancelled or threading.Event())
@@ -191,8 +193,12 @@ def grade_submission(submission: Submission, setting: Setting, slot: int = 0,
     return grade
 
 
-def setting_flags(setting: Setting) -> list[str]:
-    return [] if setting.sandboxed else ["graded WITHOUT a sandbox (--allow-unsandboxed)"]
+def fence_flags(setting: Setting, worker: Worker) -> list[str]:
+    """How the submission was fenced in, when it was not in a sandbox."""
+    if setting.sandboxed:
+        return []
+    account = ", AS ROOT (no other user can run this Python)" if worker.uid < 0 and os.geteuid() == 0 else ""
+    return [f"graded WITHOUT a sandbox (--allow-unsandboxed){account}"]
 
 
 def conduct_flags(noticed: list[str], lingering: int, garbled: int) -> list[str]:

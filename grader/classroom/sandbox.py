@@ -28,7 +28,8 @@ from .. import pretend, tracing
 from . import questions, worker
 from .submissions import learner_modules
 
-SANDBOX_UID = 200_000  # + the worker's slot: a uid no account uses
+SANDBOX_UID = 200_000  # uids from here on belong to no account
+MAX_WORKERS = 512  # worker slots per grading: each grading process has a block of uids of its own
 TREE, REFERENCE, PROGRAM, DATA, SCRATCH = "/sandbox/tree", "/sandbox/reference", "/sandbox/worker", "/sandbox/data", "/scratch"
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
@@ -94,7 +95,27 @@ def _readable_folders(*paths: str) -> list[str]:
     return [argument for folder in made for argument in ("--perms", "0755", "--dir", folder)]
 
 
-def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, slot: int) -> list[str]:
+def worker_uid(slot: int, sandboxed: bool) -> int:
+    """The uid a worker drops to: one of its own when the grader is root (without a sandbox, only if that
+    uid can run this Python), else ``-1``: it stays who it is."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return -1
+    uid = SANDBOX_UID + os.getpid() * MAX_WORKERS + slot  # apart from any other grading's, run at the same time
+    return uid if sandboxed or python_runs_as(uid) else -1
+
+
+@cache
+def python_runs_as(uid: int) -> bool:
+    """Whether ``uid`` can start this Python and import what the course needs (a venv under /root cannot)."""
+    probe = [sys.executable, "-s", "-c", "import numpy, PIL, torch"]
+    try:
+        return subprocess.run(probe, user=uid, group=uid, extra_groups=[], capture_output=True, cwd="/",
+                              env={"PATH": "/usr/bin:/bin"}).returncode == 0
+    except (OSError, subprocess.SubprocessError):  # not even allowed to start it
+        return False
+
+
+def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: int) -> list[str]:
     """The command that starts a worker for the submission in ``tree``, inside bubblewrap."""
     reference = str(Path(solutions.__file__).resolve().parent)
     mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (str(program), PROGRAM),
@@ -113,18 +134,20 @@ def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, slot:
                   "--tmpfs", SCRATCH, "--chdir", SCRATCH, "--clearenv"]
     for name, value in environment(TREE, f"{REFERENCE}", PROGRAM, DATA, SCRATCH).items():
         arguments += ["--setenv", name, value]
-    uid = SANDBOX_UID + slot if os.geteuid() == 0 else -1
     if uid >= 0:
         arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return [bubblewrap() or "bwrap", *arguments, "--", *worker_command(f"{PROGRAM}/worker.py", uid, limits, SCRATCH)]
 
 
-def unsandboxed_command(tree: Path, data: Path, program: Path, limits: Limits, scratch: Path) -> tuple[list[str], dict]:
+def unsandboxed_command(tree: Path, data: Path, program: Path, limits: Limits, scratch: Path,
+                        uid: int) -> tuple[list[str], dict]:
     """The worker as a plain process, for a machine without bubblewrap (the instructor said so)."""
     reference = str(Path(solutions.__file__).resolve().parent.parent)
     env = environment(str(tree), reference, str(program), str(data), str(scratch))
     env["PATH"] = os.environ.get("PATH", env["PATH"])
-    return worker_command(str(program / "worker.py"), -1, limits, str(scratch)), env
+    if uid >= 0:
+        os.chown(scratch, uid, uid)
+    return worker_command(str(program / "worker.py"), uid, limits, str(scratch)), env
 
 
 def worker_command(script: str, uid: int, limits: Limits, scratch: str) -> list[str]:
