@@ -108,3 +108,16 @@ def test_what_a_library_does_for_the_learner_is_its_own(tmp_path):
     exec(library, namespace)
     exec(compile("build_cache(notice)\nimport os\nnotice('os.fork', ())", learner_file, "exec"), namespace)
     assert notice.take() == ["started another process (it cannot outlive the run)"]
+
+
+def test_the_instructors_page_counts_the_catalogue():
+    import re
+
+    from grader.catalog import REPO
+    from tests.learners.mistakes import MISTAKES
+    from tests.learners.variants import VARIANTS
+
+    page = (REPO / "docs" / "instructors.md").read_text()
+    assert re.search(r"mistakes\.py`, (\d+) entries", page)[1] == str(len(MISTAKES))
+    words = {8: "Eight", 9: "Nine", 10: "Ten", 11: "Eleven", 12: "Twelve"}
+    assert f"{words[len(VARIANTS)]} different correct" in page
