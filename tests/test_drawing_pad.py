@@ -138,9 +138,17 @@ def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_up
         assert answer(page) == str(label)
         print("stroke-end to answer (ms):", {digit: round(ms) for digit, ms in latencies.items()})
         page.close()
-        assert not problems, problems
+        assert not [problem for problem in problems if not superseded_strip(problem)], problems
     assert process.returncode == 0, process.stderr.read()
     assert "Traceback" not in process.stderr.read()
+
+
+def superseded_strip(problem: str) -> bool:
+    """A step strip cut short while Gradio's cache writes the next one under the same name (seen once in CI,
+    on a loaded machine): harmless, since the strip shown last is checked to have loaded whole."""
+    mismatch = "net::ERR_CONTENT_LENGTH_MISMATCH"
+    return problem == f"console: Failed to load resource: {mismatch}" or (
+        problem.startswith("request failed: ") and "/gradio_api/file=" in problem and problem.endswith(f"({mismatch})"))
 
 
 @pytest.fixture(scope="module")

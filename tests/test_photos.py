@@ -144,6 +144,6 @@ def test_the_fast_recipe_reads_each_kind_of_file(kind, digits, fast_recipe_model
     count = FEWER.get(kind, SAMPLES)
     pixels, labels = digits[0][:count], digits[1][:count]
     inputs = torch.stack([prepare_drawing(load_image(path)) for path in write_all(kind, pixels, tmp_path)])
-    accuracy = (predict(fast_recipe_model, inputs).digits == labels).float().mean().item()
+    accuracy = int((predict(fast_recipe_model, inputs).digits == labels).sum()) / count  # 190 of 200 is 0.95
     print(f"{kind}: {accuracy:.0%} of {count}")
     assert accuracy >= 0.95, f"{kind}: only {accuracy:.0%} of {count} read correctly"
