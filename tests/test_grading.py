@@ -24,7 +24,8 @@ import pytest
 
 from grader.__main__ import main
 from grader.catalog import SOLUTIONS, exercises
-from grader.classroom.sandbox import bubblewrap
+from grader.classroom.processes import all_pids, parent_of, pid_inside, pid_namespace, process_status, uid_of
+from grader.classroom.sandbox import SANDBOX_UID, bubblewrap
 from grader.classroom.submissions import MAX_FILE_BYTES, find_submissions, read_zip, unique_names
 from grader.stubs import make_stub
 from tests.learners.attacks import ATTACKS
@@ -155,20 +156,11 @@ def need_sandbox() -> None:
 def pid_namespaces() -> dict[str, list[int]]:
     """Every PID namespace on this machine, with the processes in it."""
     found: dict[str, list[int]] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            found.setdefault(os.readlink(f"/proc/{pid}/ns/pid"), []).append(int(pid))
-        except OSError:
-            pass
+    for pid in all_pids():
+        namespace = pid_namespace(pid)
+        if namespace is not None:
+            found.setdefault(namespace, []).append(pid)
     return found
-
-
-def status(pid: int) -> dict[str, str]:
-    try:
-        with open(f"/proc/{pid}/status") as lines:
-            return dict(line.rstrip("\n").split(":\t", 1) for line in lines if ":\t" in line)
-    except OSError:
-        return {}
 
 
 def orphaned_sandboxes(before: dict[str, list[int]]) -> list[int]:
@@ -178,13 +170,12 @@ def orphaned_sandboxes(before: dict[str, list[int]]) -> list[int]:
     for namespace, pids in pid_namespaces().items():
         if namespace in before:
             continue
-        inits = [pid for pid in pids if status(pid).get("NSpid", "").split()[-1:] == ["1"]]
-        parents = {status(pid).get("PPid", "0").strip() for pid in inits}
-        if not inits or not any(status(int(parent)).get("Name") == "bwrap" for parent in parents if parent != "0"):
+        parents = {parent_of(pid) for pid in pids if pid_inside(pid) == 1}
+        if not any(process_status(parent).get("Name") == "bwrap" for parent in parents if parent):
             survivors += pids
-    here = os.readlink("/proc/self/ns/pid")
+    here = pid_namespace(os.getpid())
     return survivors + [pid for pid in pid_namespaces().get(here, [])  # a sandbox's user, out of any sandbox
-                        if int((status(pid).get("Uid") or "-1").split()[0]) >= 200_000]
+                        if (uid_of(pid) or -1) >= SANDBOX_UID]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .processes import all_pids, parent_of, pid_inside, pid_namespace, uid_of
 from .sandbox import Limits, sandbox_command, unsandboxed_command, worker_uid
 from .worker import MAX_FRAME_BYTES, FrameError, decode_frame, write_frame
 
@@ -170,51 +171,16 @@ def _reply(frame: object) -> Reply:
 
 def _sandbox_processes(bubblewrap_pid: int) -> list[int]:
     """Processes in the worker's PID namespace other than its init and the worker itself."""
-    namespace = None
-    for pid in _pids():
-        if _parent(pid) == bubblewrap_pid:
-            namespace = _namespace(pid)
-            break
+    namespace = next((pid_namespace(pid) for pid in all_pids() if parent_of(pid) == bubblewrap_pid), None)
     if namespace is None:
         return []
-    extra = []
-    for pid in _pids():
-        if _namespace(pid) == namespace and _inner_pid(pid) not in (1, 2):
-            extra.append(pid)
-    return extra
+    return [pid for pid in all_pids() if pid_namespace(pid) == namespace and pid_inside(pid) not in (1, 2)]
 
 
 def _kill_all_of(uid: int) -> None:
-    for pid in _pids():
-        if _status(pid).get("Uid", "").split()[:1] == [str(uid)]:
+    for pid in all_pids():
+        if uid_of(pid) == uid:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-
-
-def _pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()] if os.path.isdir("/proc") else []
-
-
-def _status(pid: int) -> dict[str, str]:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return dict(line.rstrip("\n").split(":\t", 1) for line in status if ":\t" in line)
-    except OSError:
-        return {}
-
-
-def _parent(pid: int) -> int:
-    return int(_status(pid).get("PPid", "0").strip() or 0)
-
-
-def _inner_pid(pid: int) -> int:
-    return int(_status(pid).get("NSpid", "0").split()[-1])
-
-
-def _namespace(pid: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
