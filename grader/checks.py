@@ -12,8 +12,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import torch
-
 from .tracing import library_use  # noqa: F401 - the checks use it from here
 
 

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from solutions.data import TensorBatches
-from solutions.distributed import Processes, ShardedBatches, joined, launched_by_torchrun, per_process_batch_size, start_epoch
+from solutions.distributed import Processes, joined, launched_by_torchrun, per_process_batch_size, start_epoch
 from solutions.errors import CourseError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from solutions.errors import CourseError
 
-from .asking import Worker
 from .checks import PUBLIC_SEED, class_checks
 from .grading import Grade, Setting, grade_submission
 from .report import ClassReport, summary_table

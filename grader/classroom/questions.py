@@ -18,7 +18,6 @@ import importlib
 import weakref
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 try:
