@@ -1,18 +1,23 @@
 """Proof that the grader grades: it passes the reference and correct variants, fails the stubs,
 catches typical mistakes with the right exercise and hint, and survives broken learner code.
 
-Each case grades a copy of the exercise tree in a fresh pytest process, as a learner would."""
+Each case grades a copy of the exercise tree in a pytest session of its own, as a learner would:
+the catalogued cases in processes forked from one that has imported torch and the grader already
+(``tests/forked_python.py``), the others in a fresh Python."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import types
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,10 +25,13 @@ import pytest
 from grader.catalog import EXERCISES, REPO, SOLUTIONS, exercises
 from grader.plugin import _with_line_numbers
 from grader.stubs import BEGIN, END, make_stub
+from tests.forked_python import ForkedPython
 from tests.learners.mistakes import MISTAKES
 from tests.learners.variants import VARIANTS
 
 ALL_DONE = {f"ex{number}": "done" for number in exercises()}
+GRADING_TIMEOUT = 600  # seconds for one grading of one learner tree
+PRELOADED = ("torch", "torchvision", "pytest", "grader.plugin", "grader.fixtures")  # what every grading imports
 
 
 def replace_blocks(source: str, bodies: list[str]) -> str:
@@ -62,19 +70,23 @@ def edit(module: str, old: str, new: str) -> dict[str, str]:
     return {module: source.replace(old, new)}
 
 
-def grade(folder: Path, *arguments: str, one_thread: bool = True) -> tuple[dict, str]:
-    """Run the grader on ``folder``: the JSON report and everything pytest printed."""
+def grading_environment(one_thread: bool = True) -> dict[str, str]:
+    """This checkout's grader and reference; the learner's exercises/ comes first, from the working folder.
+    One thread each, unless asked otherwise: the cases are graded two at a time on two cores."""
     threads = {"OMP_NUM_THREADS": "1"} if one_thread else {}
+    return {**{key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"},
+            "PYTHONPATH": str(REPO), **threads}
+
+
+def grade(folder: Path, *arguments: str, one_thread: bool = True, forks: ForkedPython | None = None) -> tuple[dict, str]:
+    """Run the grader on ``folder``, in a fork of ``forks`` or a fresh Python: the JSON report and what pytest printed."""
     report = folder.parent / "report.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", f"--grader-report={report}",
-         *arguments],
-        cwd=folder.parent, capture_output=True, text=True, timeout=600,
-        # this checkout's grader and reference; the learner's exercises/ comes first, from cwd.
-        # One thread each: the cases are graded two at a time on two cores.
-        env={**{key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"},
-             "PYTHONPATH": str(REPO), **threads},
-    )
+    arguments = [str(folder), "-p", "no:cacheprovider", f"--grader-report={report}", *arguments]
+    if forks is not None:
+        completed = forks.run("pytest", arguments, cwd=folder.parent, timeout=GRADING_TIMEOUT)
+    else:
+        completed = subprocess.run([sys.executable, "-m", "pytest", *arguments], cwd=folder.parent, capture_output=True,
+                                   text=True, timeout=GRADING_TIMEOUT, env=grading_environment(one_thread))
     assert report.exists(), f"the grader wrote no report:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
     return json.loads(report.read_text()), completed.stdout
 
@@ -112,15 +124,56 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, tuple[dict, str]]:
-    """Every case graded once, two processes at a time (one per core)."""
-    def run(name):
-        folder, arguments = CASES[name](tmp_path_factory.mktemp("learner"))
-        return name, grade(folder, *arguments)
+class GradedCases:
+    """Each case of ``CASES`` graded once, on demand, two at a time (one per core).
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(run, CASES))
+    Asking for a case also starts the few after it, so that the next tests' cases are graded while
+    this test checks its own; a run that selects a few tests grades little more than they need."""
+
+    AHEAD = 3
+
+    def __init__(self, root: pytest.TempPathFactory) -> None:
+        self.root, self.names = root, list(CASES)
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.idle: queue.SimpleQueue[ForkedPython] = queue.SimpleQueue()
+        self.started: list[ForkedPython] = []
+        self.futures: dict[str, Future] = {}
+        self.lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> tuple[dict, str]:
+        position = self.names.index(name)
+        with self.lock:
+            for later in [name, *self.names[position + 1:position + 1 + self.AHEAD]]:
+                if later not in self.futures:
+                    self.futures[later] = self.pool.submit(self.grade, later)
+        return self.futures[name].result()
+
+    def grade(self, name: str) -> tuple[dict, str]:
+        return self.grade_tree(*CASES[name](self.root.mktemp("learner")))
+
+    def grade_tree(self, folder: Path, arguments: Sequence[str] = ()) -> tuple[dict, str]:
+        """``grade(folder, *arguments)``, in a fork of a Python with the grader imported."""
+        try:
+            forks = self.idle.get_nowait()
+        except queue.Empty:
+            forks = ForkedPython(PRELOADED, grading_environment())
+            self.started.append(forks)
+        try:
+            return grade(folder, *arguments, forks=forks)
+        finally:
+            self.idle.put(forks)
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        for forks in self.started:
+            forks.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Iterator[GradedCases]:
+    cases = GradedCases(tmp_path_factory)
+    yield cases
+    cases.close()
 
 
 def test_every_check_passes_on_the_reference(graded):
@@ -233,30 +286,30 @@ def test_a_misnamed_class_is_explained(graded):
     assert report["ex12"]["status"] == "done"
 
 
-def test_results_are_remembered_until_the_file_changes(tmp_path):
+def test_results_are_remembered_until_the_file_changes(graded, tmp_path):
     folder = learner_tree(tmp_path)
-    grade(folder, "-m", "ex3")
-    report, output = grade(folder, "-m", "ex9")
+    graded.grade_tree(folder, ["-m", "ex3"])
+    report, output = graded.grade_tree(folder, ["-m", "ex9"])
     assert report["ex3"]["status"] == "not run", "the JSON report holds this run's results only"
     assert "done   (earlier run," in output and f"2/{len(exercises())} exercises complete" in output
     assert "remembered from a run before this one" in output
     model = folder / "model.py"
     model.write_text(model.read_text() + "\n# an edit\n")
-    _, output = grade(folder, "-m", "ex9")
+    _, output = graded.grade_tree(folder, ["-m", "ex9"])
     assert f"1/{len(exercises())} exercises complete" in output and "earlier run" not in output
     assert "not run   (changed since its last run)" in output
 
 
-def test_results_under_the_old_numbers_are_dropped_with_one_line(tmp_path):
-    folder = learner_tree(tmp_path)
+def test_results_under_the_old_numbers_are_dropped_with_one_line(graded, tmp_path):
+    folder = learner_tree(graded, tmp_path)
     state = folder / ".grader"
     state.mkdir()
     (state / "results.json").write_text(json.dumps({"ex1": {"status": "done", "checks": [], "fingerprint": "x",
                                                             "finished": "2026-11-30T10:00"}}))
-    _, output = grade(folder, "-m", "ex1")
+    _, output = graded.grade_tree(folder, ["-m", "ex1"])
     assert output.count("results remembered under the old numbers were dropped") == 1
     assert "earlier run" not in output and f"1/{len(exercises())} exercises complete" in output
-    _, output = grade(folder, "-m", "ex2")
+    _, output = graded.grade_tree(folder, ["-m", "ex2"])
     assert "old numbers" not in output and "done   (earlier run," in output
 
 
