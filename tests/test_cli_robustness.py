@@ -1,7 +1,9 @@
 """Bad arguments, unwritable paths, diverging runs, corrupt files and Ctrl-C, as a user meets them.
 
-Every case runs ``python -m solutions ...`` in a subprocess, the way a user types it,
-and checks the exit code, the one-line message and that nothing was lost or left behind.
+Every case runs ``python -m solutions ...`` in a process of its own, the way a user types it, and
+checks the exit code, the one-line message and that nothing was lost or left behind. The processes
+are forked from one that has imported torch already (``tests/forked_python.py``), except where
+Ctrl-C is sent: those start a fresh Python.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,17 +29,36 @@ from solutions import writes
 from solutions.checkpoint import FORMAT, load_checkpoint, record_checksum, save_checkpoint
 from solutions.errors import CourseError
 from solutions.model import CNN
+from tests.forked_python import ForkedPython
 
 REPO = Path(__file__).resolve().parent.parent
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def run_cli(*arguments: object, cwd: Path, env: dict[str, str] | None = None, **options) -> subprocess.CompletedProcess:
-    """``python -m solutions <arguments>`` in ``cwd``, with this checkout's package."""
+def cli_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment, with this checkout's package first on the path."""
     search_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    environment = {**os.environ, "PYTHONPATH": search_path, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "solutions", *map(str, arguments)], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=600, **options)
+    return {**os.environ, "PYTHONPATH": search_path, **overrides}
+
+
+PYTHON_WITH_TORCH: list[ForkedPython] = []  # the one below, while this module's tests run
+
+
+@pytest.fixture(scope="module", autouse=True)
+def python_with_torch() -> Iterator[None]:
+    """A Python that has imported torch, for :func:`run_cli` to fork: each case saves eight seconds of imports."""
+    forks = ForkedPython(("torch", "torchvision"), cli_environment())
+    PYTHON_WITH_TORCH.append(forks)
+    yield
+    PYTHON_WITH_TORCH.remove(forks)
+    forks.close()
+
+
+def run_cli(*arguments: object, cwd: Path, env: dict[str, str] | None = None,
+            umask: int | None = None) -> subprocess.CompletedProcess:
+    """``python -m solutions <arguments>`` in ``cwd``, with this checkout's package, forked from a Python with torch."""
+    return PYTHON_WITH_TORCH[0].run("solutions", list(map(str, arguments)), cwd=cwd, env=cli_environment(**(env or {})),
+                                    umask=umask)
 
 
 def refused(completed: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:
@@ -365,7 +387,7 @@ def test_bad_model_config_or_state_dict_is_called_corrupt_or_from_another_versio
 
 def interrupt_after(line_start: str, arguments: list[object], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     """Send Ctrl-C to ``python -m solutions <arguments>`` once it prints a line starting with ``line_start``."""
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    environment = cli_environment(**env)
     # A shell starts background jobs with Ctrl-C ignored, and Python keeps it so: restore what a terminal gives.
     process = subprocess.Popen([sys.executable, "-m", "solutions", *map(str, arguments)], cwd=cwd, env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
