@@ -1,8 +1,9 @@
-"""Shared fixtures: real MNIST from MNIST_COURSE_DATA, small slices of it, a quickly trained model."""
+"""Shared fixtures: real MNIST from MNIST_COURSE_DATA, small slices of it, a quickly trained model, the built website."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -27,6 +28,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course website, built once for the run by ``mkdocs build --strict``: any warning fails the build."""
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    from tests.look_inside_browser import build_site
+
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -30,7 +30,7 @@ from solutions.export import LAYERS, check_layers, export_weights
 from solutions.inference import predict
 from solutions.preprocess import prepare_drawing
 from tests.look_inside_browser import (
-    DIGITS, TEST_IMAGES, build_site, canvas_rgba, draw, drawn_from_test_digit, open_look_inside, page_forward,
+    DIGITS, TEST_IMAGES, canvas_rgba, draw, drawn_from_test_digit, open_look_inside, page_forward,
     page_prepare, serve, touch_draw,
 )
 from tests.test_site import ROOT, browser  # noqa: F401  (the headless Chromium fixture)
@@ -110,10 +110,9 @@ def test_exercises_export_runs_the_learners_own_model(checkpoint, tmp_path) -> N
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory) -> str:
+def site_url(site) -> str:
     """The built site, as a plain static file server serves it."""
-    pytest.importorskip("mkdocs", reason="the docs extra is not installed: pip install -e '.[docs]'")
-    with serve(build_site(tmp_path_factory.mktemp("site"))) as url:
+    with serve(site) as url:
         yield url
 
 
