@@ -301,7 +301,7 @@ def test_results_are_remembered_until_the_file_changes(graded, tmp_path):
 
 
 def test_results_under_the_old_numbers_are_dropped_with_one_line(graded, tmp_path):
-    folder = learner_tree(graded, tmp_path)
+    folder = learner_tree(tmp_path)
     state = folder / ".grader"
     state.mkdir()
     (state / "results.json").write_text(json.dumps({"ex1": {"status": "done", "checks": [], "fingerprint": "x",
