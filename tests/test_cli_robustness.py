@@ -46,7 +46,7 @@ PYTHON_WITH_TORCH: list[ForkedPython] = []  # the one below, while this module's
 
 @pytest.fixture(scope="module", autouse=True)
 def python_with_torch() -> Iterator[None]:
-    """A Python that has imported torch, for :func:`run_cli` to fork: each case saves eight seconds of imports."""
+    """A Python that has imported torch, for :func:`run_cli` to fork: no case spends seconds importing it again."""
     forks = ForkedPython(("torch", "torchvision"), cli_environment())
     PYTHON_WITH_TORCH.append(forks)
     yield

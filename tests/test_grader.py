@@ -2,8 +2,8 @@
 catches typical mistakes with the right exercise and hint, and survives broken learner code.
 
 Each case grades a copy of the exercise tree in a pytest session of its own, as a learner would:
-the catalogued cases in processes forked from one that has imported torch and the grader already
-(``tests/forked_python.py``), the others in a fresh Python."""
+in a process forked from one that has imported torch and the grader already
+(``tests/forked_python.py``); the busy-machine test starts a fresh Python, as a learner does."""
 
 from __future__ import annotations
 
