@@ -4,12 +4,14 @@
 
 Trains the default recipe's model (channels-last) with Adam for one warm-up pass
 over ``--images`` images, then profiles a second pass and prints the operators
-that took the most time, and the convolutions' arithmetic rate.
+that took the most time, then each convolution's share of a step, forward and
+backward, and its arithmetic rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 import torch
 from torch import nn
@@ -21,9 +23,36 @@ from solutions.engine import train_one_epoch
 from solutions.recipes import FAST
 from solutions.training import build_model
 
-CONV_MFLOP_PER_IMAGE = {"forward": 2 * (10 * 25 * 24 * 24 + 20 * 10 * 25 * 8 * 8) / 1e6}
-# Backward: conv1's weight gradient only (its input needs none), conv2's weight and input gradients.
-CONV_MFLOP_PER_IMAGE["backward"] = 2 * (10 * 25 * 24 * 24 + 2 * 20 * 10 * 25 * 8 * 8) / 1e6
+KERNEL = 5
+# The two convolutions, told apart by their input's channels: name, channels in and out, input side.
+CONVOLUTIONS = (("conv1", 1, 10, 28), ("conv2", 10, 20, 12))
+# Where the convolution's input is among each operator's inputs (the backward's first is the output gradient).
+OPERATORS = {"forward": ("aten::convolution", 0), "backward": ("aten::convolution_backward", 1)}
+
+
+def conv_mflop_per_image(in_channels: int, out_channels: int, side: int) -> dict[str, float]:
+    """Forward and backward MFLOP of one convolution for one image.
+
+    Backward computes the weight gradient, and the input gradient only when the
+    input needs one: not for conv1, whose input is the image.
+    """
+    out_side = side - KERNEL + 1
+    one_pass = 2 * out_channels * out_side * out_side * in_channels * KERNEL * KERNEL / 1e6
+    return {"forward": one_pass, "backward": one_pass * (1 if in_channels == 1 else 2)}
+
+
+def per_layer_lines(events, steps: int, images: int) -> list[str]:
+    """One line per convolution: its milliseconds per step and GFLOP/s, forward and backward."""
+    lines = []
+    for name, in_channels, out_channels, side in CONVOLUTIONS:
+        mflop = conv_mflop_per_image(in_channels, out_channels, side)
+        parts = []
+        for direction, (operator, position) in OPERATORS.items():
+            seconds = sum(event.cpu_time_total for event in events
+                          if event.key == operator and event.input_shapes[position][1:2] == [in_channels]) / 1e6
+            parts.append(f"{direction} {seconds / steps * 1e3:.2f} ms ({mflop[direction] * images / 1e3 / seconds:.1f} GFLOP/s)")
+        lines.append(f"{name} ({in_channels} to {out_channels} channels, {side}x{side}): " + ", ".join(parts))
+    return lines
 
 
 def main() -> None:
@@ -40,17 +69,15 @@ def main() -> None:
     model = build_model(FAST, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     train_one_epoch(model, loaders.train, optimizer, nn.CrossEntropyLoss(), device)
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as profiler:
         train_one_epoch(model, loaders.train, optimizer, nn.CrossEntropyLoss(), device)
     table = profiler.key_averages()
     print(table.table(sort_by="self_cpu_time_total", row_limit=12))
-    total = sum(event.self_cpu_time_total for event in table) / 1e6
-    operators = {"forward": "aten::mkldnn_convolution", "backward": "aten::convolution_backward"}
-    for direction, operator in operators.items():
-        seconds = sum(event.self_cpu_time_total for event in table if event.key == operator) / 1e6
-        rate = CONV_MFLOP_PER_IMAGE[direction] * args.images / 1e3 / seconds
-        print(f"convolutions, {direction}: {seconds / total:.0%} of the step, "
-              f"{CONV_MFLOP_PER_IMAGE[direction]:.2f} MFLOP per image at {rate:.1f} GFLOP/s")
+    steps = math.ceil(args.images / args.batch_size)
+    step_ms = sum(event.self_cpu_time_total for event in table) / 1e3 / steps
+    print(f"one training step of {args.batch_size} images: {step_ms:.2f} ms, {steps} steps profiled")
+    for line in per_layer_lines(profiler.key_averages(group_by_input_shape=True), steps, args.images):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""The benchmark scripts run, on a small slice: what they print is what benchmarks/README.md shows."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_profile_step_prints_each_convolutions_share_of_a_step() -> None:
+    result = run_benchmark("profile_step.py", "--images", "300", "--batch-size", "100")
+    assert result.returncode == 0, result.stderr
+    assert "one training step of 100 images:" in result.stdout and "3 steps profiled" in result.stdout
+    layers = re.findall(r"^(conv[12]) \(.*\): forward ([\d.]+) ms \([\d.]+ GFLOP/s\), backward ([\d.]+) ms",
+                        result.stdout, flags=re.MULTILINE)
+    assert [layer for layer, _, _ in layers] == ["conv1", "conv2"], result.stdout
+    assert all(float(forward) > 0 and float(backward) > 0 for _, forward, backward in layers)
+
+
+@pytest.mark.parametrize("script", ["profile_step.py", "epoch_throughput.py", "time_to_accuracy.py"])
+def test_a_missing_gpu_is_one_error_line(script: str) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: --device cuda would run")
+    result = run_benchmark(script, "--device", "cuda")
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error:"), result.stderr
