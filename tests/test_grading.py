@@ -301,16 +301,14 @@ def test_ctrl_c_exits_130_and_keeps_every_finished_learner(tmp_path):
     learner_tree(tmp_path / "class" / "zz-slow", edit("tensors.py", "    for batch in batches:\n", ENDLESS + "    for batch in batches:\n"))
     out = tmp_path / "grades.csv"
     process = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(tmp_path / "class"), "--out", str(out),
-                                "--workers", "1", "--no-hidden", "--quiet",
-                                # zz-slow's endless loop must outlast the wait for the others, however busy the machine
-                                "--check-timeout", "3600", "--timeout", "3600"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "--workers", "1", "--no-hidden", "--quiet"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 3):
         time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    output, error = process.communicate(timeout=120)
-    assert process.returncode == 130, f"{error}\n{output}"
+    _, error = process.communicate(timeout=120)
+    assert process.returncode == 130, error
     assert error.strip().splitlines()[-1] == f"interrupted: 2 finished learner(s) kept in {out}"
     assert "Traceback" not in error
     with out.open(newline="") as stream:
