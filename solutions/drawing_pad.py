@@ -22,11 +22,9 @@ import base64
 import binascii
 import io
 import os
-import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -64,7 +62,6 @@ MAX_UPLOAD_PIXELS = 50_000_000  # decoded, after a JPEG's reduced decoding: at m
 MAX_REQUEST_BYTES = 4 * 2**20  # any other request: an event with its drawing
 CACHE_SECONDS = 600  # how long the step strips shown stay on the disk
 QUEUE_SIZE = 8  # readings waiting for their turn; more are refused until the queue empties
-STOP_SECONDS = 10.0  # after Ctrl-C, how long closing may wait for requests still running
 # A plain 2D canvas rather than gr.Sketchpad: the sketchpad exports its layers through WebGL after every
 # stroke (about 500 ms where the browser draws in software) and uploads them in several requests. This one
 # sends its PNG, a few kilobytes, as the event's value once per stroke: one request from stroke to answer.
@@ -328,18 +325,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_bindable(args.host, args.port)
         with tempfile.TemporaryDirectory(prefix="drawing-pad-") as uploads:
             os.environ["GRADIO_TEMP_DIR"] = uploads  # uploads land here, and go when the pad stops
-            serve(reader, args.host, args.port, note, Path(uploads))
+            serve(reader, args.host, args.port, note)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-def serve(reader: DigitReader, host: str, port: int, note: str | None, uploads: Path) -> None:
-    """Build the page, serve it on ``host``:``port`` with its limits, and keep it served until stopped.
-
-    ``uploads`` is the folder the page's uploads land in, deleted when the pad stops.
-    """
+def serve(reader: DigitReader, host: str, port: int, note: str | None) -> None:
+    """Build the page, serve it on ``host``:``port`` with its limits, and keep it served until stopped."""
     try:
         app = build_app(reader)
     except ImportError as error:
@@ -356,16 +350,11 @@ def serve(reader: DigitReader, host: str, port: int, note: str | None, uploads: 
     if note:
         print(note, flush=True)
     print(f"Drawing pad on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    serve_until_interrupted(app, uploads)
+    serve_until_interrupted(app)
 
 
-def serve_until_interrupted(app, uploads: Path) -> None:
-    """Keep the page served until Ctrl-C or a termination signal, then close the server.
-
-    Closing waits for the requests still running, and Python's exit for the threads
-    serving them, but at most :data:`STOP_SECONDS`: Ctrl-C must stop the pad even while
-    a slow or stuck request is being served.
-    """
+def serve_until_interrupted(app) -> None:
+    """Keep the page served until Ctrl-C or a termination signal, then close the server."""
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: clean up as for Ctrl-C
     try:
         while app.is_running:
@@ -373,21 +362,8 @@ def serve_until_interrupted(app, uploads: Path) -> None:
     except KeyboardInterrupt:
         print("Drawing pad stopped.", flush=True)
     finally:
-        leave_after(STOP_SECONDS, uploads)
         app.close()
         signal.signal(signal.SIGTERM, previous)
-
-
-def leave_after(seconds: float, uploads: Path) -> None:
-    """End the process ``seconds`` from now, uploads deleted, if it has not ended by itself."""
-    def leave() -> None:
-        shutil.rmtree(uploads, ignore_errors=True)
-        print(f"Drawing pad: requests still running {seconds:g} s after the stop were abandoned.", flush=True)
-        os._exit(0)
-
-    timer = threading.Timer(seconds, leave)
-    timer.daemon = True  # it must not itself keep the process alive
-    timer.start()
 
 
 def _interrupt(signum: int, frame: object) -> None:
