@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,14 @@ from solutions.training import fit, train
 
 
 RUN_SLOW_ENV_VAR = "MNIST_COURSE_RUN_SLOW"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A shell without job control starts background jobs (`nohup pytest &`) with Ctrl-C ignored, and
+    # every program the tests start would inherit that: the tests that press Ctrl-C would find it
+    # ignored. A handler, unlike "ignored", is reset by exec, so the programs start as from a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

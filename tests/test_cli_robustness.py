@@ -388,10 +388,9 @@ def test_bad_model_config_or_state_dict_is_called_corrupt_or_from_another_versio
 def interrupt_after(line_start: str, arguments: list[object], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     """Send Ctrl-C to ``python -m solutions <arguments>`` once it prints a line starting with ``line_start``."""
     environment = cli_environment(**env)
-    # A shell starts background jobs with Ctrl-C ignored, and Python keeps it so: restore what a terminal gives.
+    # Ctrl-C reaches it as from a terminal even when the suite runs in the background (tests/conftest.py).
     process = subprocess.Popen([sys.executable, "-m", "solutions", *map(str, arguments)], cwd=cwd, env=environment,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = []
     for line in process.stdout:
         lines.append(line)
