@@ -11,7 +11,6 @@ backward, and its arithmetic rate.
 from __future__ import annotations
 
 import argparse
-import math
 
 import torch
 from torch import nn
@@ -73,10 +72,10 @@ def main() -> None:
         train_one_epoch(model, loaders.train, optimizer, nn.CrossEntropyLoss(), device)
     table = profiler.key_averages()
     print(table.table(sort_by="self_cpu_time_total", row_limit=12))
-    steps = math.ceil(args.images / args.batch_size)
+    steps, images = len(loaders.train), len(loaders.train.labels)
     step_ms = sum(event.self_cpu_time_total for event in table) / 1e3 / steps
     print(f"one training step of {args.batch_size} images: {step_ms:.2f} ms, {steps} steps profiled")
-    for line in per_layer_lines(profiler.key_averages(group_by_input_shape=True), steps, args.images):
+    for line in per_layer_lines(profiler.key_averages(group_by_input_shape=True), steps, images):
         print(line)
 
 

@@ -1,4 +1,4 @@
-"""The benchmark scripts run, on a small slice: what they print is what benchmarks/README.md shows."""
+"""The benchmark scripts run: the profile of a step on a small slice, and a missing GPU refused in one line."""
 
 from __future__ import annotations
 
