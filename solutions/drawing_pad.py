@@ -92,8 +92,8 @@ canvas.addEventListener('pointermove', (event) => { if (last) line(at(event)); }
 const end = () => {
     if (!last) return;
     last = null;
-    props.value = canvas.toDataURL('image/png');
-    trigger('change');
+    props.value = canvas.toDataURL('image/png');  // a new value is a change, which nothing listens to
+    trigger('input');  // read once per stroke, even when this stroke leaves the drawing as it was
 };
 canvas.addEventListener('pointerup', end);
 canvas.addEventListener('pointercancel', end);
@@ -246,7 +246,7 @@ def build_app(reader: DigitReader):
             return None, None, f"Your code is not finished: {error}"
         except Exception as error:  # the learner's own code may fail in any way; the page says how
             return None, None, f"The preprocessing or the model failed: {type(error).__name__}: {error}"
-        return reading.confidences(), step_strip(reading.steps), "\n\n".join(notes)
+        return reading.confidences(), save_strip(step_strip(reading.steps), steps.GRADIO_CACHE), "\n\n".join(notes)
 
     def on_draw(value: str | None):
         try:
@@ -281,15 +281,29 @@ def build_app(reader: DigitReader):
                 answer = gr.Label(num_top_classes=10, label="The network reads", elem_id="answer")
                 note = gr.Markdown(elem_id="note")
                 gr.Markdown("**What the network sees, step by step**")
-                steps = gr.Image(show_label=False, type="pil", interactive=False, buttons=[], elem_id="steps")
+                steps = gr.Image(show_label=False, type="filepath", interactive=False, buttons=[], elem_id="steps")
         outputs = [answer, steps, note]
         # One reading at a time, drawings and uploads alike, whatever the number of pages sending them.
-        pad.change(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", concurrency_limit=1,
+        pad.input(on_draw, pad, outputs, show_progress="hidden", trigger_mode="always_last", concurrency_limit=1,
                    concurrency_id="reading")
         upload.upload(on_upload, upload, outputs, show_progress="hidden", concurrency_limit=1,
                       concurrency_id="reading")
         clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, queue=False)
     return app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+
+
+def save_strip(strip: Image.Image, folder: str | os.PathLike) -> str:
+    """Save a step strip as a new PNG file in ``folder``, and return its path.
+
+    Every reading gets a file of its own, never written again. Gradio's cache names an
+    image by its content and writes it anew when the same image is shown twice (one photo
+    uploaded from two pages, say), and a page still loading the first copy gets it cut short.
+    Files in Gradio's cache are deleted with the rest of it after ``CACHE_SECONDS``.
+    """
+    handle, path = tempfile.mkstemp(prefix="steps-", suffix=".png", dir=folder)
+    with os.fdopen(handle, "wb") as file:
+        strip.save(file, format="PNG")
+    return path
 
 
 def discard_upload(path: Path) -> None:
