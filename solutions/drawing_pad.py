@@ -300,6 +300,7 @@ def save_strip(strip: Image.Image, folder: str | os.PathLike) -> str:
     uploaded from two pages, say), and a page still loading the first copy gets it cut short.
     Files in Gradio's cache are deleted with the rest of it after ``CACHE_SECONDS``.
     """
+    Path(folder).mkdir(parents=True, exist_ok=True)  # Gradio makes its cache only when it first writes to it
     handle, path = tempfile.mkstemp(prefix="steps-", suffix=".png", dir=folder)
     with os.fdopen(handle, "wb") as file:
         strip.save(file, format="PNG")

@@ -51,9 +51,9 @@ def test_a_drawing_is_read_with_every_step_shown(checkpoint):
 def test_a_strip_shown_twice_is_saved_twice_and_never_rewritten(checkpoint, tmp_path):
     """A page may still be loading the first file when the same reading comes again."""
     strip = step_strip(DigitReader(checkpoint).read(seven_drawn()).steps)
-    first = Path(save_strip(strip, tmp_path))
+    first = Path(save_strip(strip, tmp_path / "cache"))
     saved, changed = first.read_bytes(), first.stat().st_mtime_ns
-    second = Path(save_strip(strip, tmp_path))
+    second = Path(save_strip(strip, tmp_path / "cache"))
     assert first != second and second.read_bytes() == saved
     assert first.stat().st_mtime_ns == changed and first.read_bytes() == saved
     assert np.array_equal(np.asarray(Image.open(second)), np.asarray(strip))
