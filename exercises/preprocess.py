@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps
 
 from .data import MNIST_MEAN, MNIST_STD
 from .errors import CourseError
@@ -68,7 +68,9 @@ def load_image(path: str | os.PathLike, report: Callable[[str], None] = print,
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
         raise CourseError(f"{path} has more than {limit:.0f} megapixels, more than this course reads; "
                           "scale it down (a digit needs far fewer pixels) and try again") from error
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except CourseError:
+        raise
+    except Exception as error:  # a damaged or hostile file fails in Pillow in many ways: OSError, ValueError, ...
         raise CourseError(f"{path} is not an image Pillow can read; save it as PNG or JPEG ({error})") from error
 
 
@@ -88,7 +90,13 @@ def reduce_to_working_size(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         image = image.convert("I")  # Pillow resizes 32-bit integers, not 16-bit ones
     factor = -(-max(image.size) // WORKING_SIZE)  # ceiling division
-    return image.reduce(factor) if factor > 1 else image
+    if factor == 1:
+        return image
+    if image.mode == "1":
+        image = image.convert("L")  # Pillow averages grey levels, not bits
+    elif image.mode in ("P", "PA"):  # average the palette's colours, not its indices
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    return image.reduce(factor)
 
 
 def grayscale_pixels(image: Image.Image) -> np.ndarray:

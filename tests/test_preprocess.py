@@ -1,5 +1,9 @@
 """Own drawings, simulated from real test digits, must be read like the digits themselves."""
 
+import io
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -81,6 +85,36 @@ def test_files_in_png_and_jpeg_load(digits, tmp_path):
         path = tmp_path / f"digit.{suffix}"
         large_canvas(digits[0][0]).save(path)
         assert prepare_drawing(load_image(path)).shape == (1, 28, 28)
+
+
+def shuffled_palette(image: Image.Image) -> Image.Image:
+    """A grey image as a palette image whose indices are not its grey levels: averaging indices gives noise."""
+    order = np.random.default_rng(0).permutation(256)
+    indexed = Image.fromarray(np.argsort(order)[np.asarray(image)].astype(np.uint8), mode="P")
+    indexed.putpalette(np.repeat(order, 3).astype(np.uint8).tobytes())
+    return indexed
+
+
+@pytest.mark.parametrize("mode", ["1", "P"])
+def test_bits_and_palettes_larger_than_the_working_size_are_read_by_their_colours(digits, tmp_path, mode):
+    """Reducing a large image averages its pixels: grey levels, not bits or a palette's indices."""
+    canvas = large_canvas(digits[0][0]).resize((2700, 2100))  # reduced 3 times, back to 900 x 700
+    path = tmp_path / f"digit-{mode}.png"
+    (canvas.convert("1") if mode == "1" else shuffled_palette(canvas)).save(path)
+    expected, read = prepare_drawing(large_canvas(digits[0][0])), prepare_drawing(load_image(path))
+    assert (read - expected).abs().mean() < 0.05 * (expected.max() - expected.min())
+
+
+def test_a_png_whose_text_inflates_past_pillows_limit_is_refused_in_words(tmp_path):
+    """Pillow refuses such a text chunk with a ValueError; the course says, in one line, that it cannot read it."""
+    text = b"Comment\0\0" + zlib.compress(bytes(64 * 2**20), 9)  # 64 MiB of text, far over Pillow's limit
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    image = io.BytesIO()
+    Image.new("L", (32, 32), 255).save(image, format="PNG")
+    path = tmp_path / "drawing.png"
+    path.write_bytes(image.getvalue()[:33] + chunk + image.getvalue()[33:])  # after the 8-byte signature and IHDR
+    with pytest.raises(CourseError, match="not an image Pillow can read"):
+        load_image(path)
 
 
 @pytest.mark.parametrize(
