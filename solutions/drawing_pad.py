@@ -11,8 +11,8 @@ preprocessing and inference code. The page works offline and is served on
 
 Whatever a page sends, the work it causes is bounded: drawings and uploads are
 read one at a time from a short queue, request bodies, uploads and images have
-size limits checked before anything is decoded, and uploaded files are deleted
-once read and when the pad stops.
+size limits checked before anything is decoded, and uploaded files and the step
+images shown are deleted ten to twenty minutes later, and all of them when the pad stops.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ MAX_DRAWING_PIXELS = 4_000_000  # the canvas sends 280x280
 MAX_UPLOAD_BYTES = 20 * 2**20  # a phone photo is a few megabytes
 MAX_UPLOAD_PIXELS = 50_000_000  # decoded, after a JPEG's reduced decoding: at most 200 MB in RGBA
 MAX_REQUEST_BYTES = 4 * 2**20  # any other request: an event with its drawing
-CACHE_SECONDS = 600  # how long the step strips shown stay on the disk
+CACHE_SECONDS = 600  # how long uploads and the step strips shown stay on the disk, at least
 QUEUE_SIZE = 8  # readings waiting for their turn; more are refused until the queue empties
 # A plain 2D canvas rather than gr.Sketchpad: the sketchpad exports its layers through WebGL after every
 # stroke (about 500 ms where the browser draws in software) and uploads them in several requests. This one
@@ -255,6 +255,8 @@ def build_app(reader: DigitReader):
             return None, None, f"{error}"
 
     def on_upload(path: str | None):
+        # The upload stays where it is: one photo uploaded from two pages is one file, which Gradio's
+        # cache clears with the rest. Deleting it here would take it from the page read second.
         if not path:
             return show(None)
         notes: list[str] = []
@@ -262,11 +264,9 @@ def build_app(reader: DigitReader):
             image = load_image(path, report=notes.append, max_pixels=MAX_UPLOAD_PIXELS)
         except CourseError as error:
             return None, None, f"{error}".replace(str(Path(path).parent) + os.sep, "")
-        finally:
-            discard_upload(Path(path))
         return show(image, [note.replace(str(Path(path).parent) + os.sep, "") for note in notes])
 
-    # The step strips shown are files too: those older than CACHE_SECONDS are deleted as often.
+    # Uploads and the step strips shown are files: those older than CACHE_SECONDS are deleted as often.
     with gr.Blocks(title="Draw a digit", analytics_enabled=False, delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as app:
         gr.Markdown("## Draw a digit\nDraw one digit, 0 to 9, as large as the canvas. "
                     "After each stroke the network says what it reads.")
@@ -288,7 +288,9 @@ def build_app(reader: DigitReader):
                    concurrency_id="reading")
         upload.upload(on_upload, upload, outputs, show_progress="hidden", concurrency_limit=1,
                       concurrency_id="reading")
-        clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, queue=False)
+        # Clearing waits for the reading under way, which would otherwise show its answer on the blank canvas.
+        clear.click(lambda: (None, None, None, ""), None, [upload, *outputs], js=CLEAR_CANVAS, show_progress="hidden",
+                    concurrency_limit=1, concurrency_id="reading")
     return app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
 
 
@@ -307,15 +309,6 @@ def save_strip(strip: Image.Image, folder: str | os.PathLike) -> str:
     return path
 
 
-def discard_upload(path: Path) -> None:
-    """Delete an uploaded file once read, and the folder Gradio made for it if nothing else is in it."""
-    path.unlink(missing_ok=True)
-    try:
-        path.parent.rmdir()
-    except OSError:
-        pass  # not empty: another upload is in it
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The options of ``python -m solutions draw``."""
     parser = argparse.ArgumentParser(prog=f"python -m {__package__} draw", description=__doc__.splitlines()[0])
@@ -331,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the drawing pad until Ctrl-C; a :class:`CourseError` is printed as ``error: ...`` with exit code 2."""
     args = build_parser().parse_args(argv)
+    # Stopped by a service manager, even while starting: clean up as for Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         if not 0 < args.port < 65536:
             raise CourseError(f"--port must be between 1 and 65535, not {args.port}")
@@ -344,6 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 
@@ -369,8 +366,7 @@ def serve(reader: DigitReader, host: str, port: int, note: str | None) -> None:
 
 
 def serve_until_interrupted(app) -> None:
-    """Keep the page served until Ctrl-C or a termination signal, then close the server."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: clean up as for Ctrl-C
+    """Keep the page served until Ctrl-C or a termination signal (see :func:`main`), then close the server."""
     try:
         while app.is_running:
             time.sleep(0.2)
@@ -378,7 +374,6 @@ def serve_until_interrupted(app) -> None:
         print("Drawing pad stopped.", flush=True)
     finally:
         app.close()
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -6,9 +6,11 @@ import base64
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,7 @@ from PIL import Image, ImageDraw
 from solutions.checkpoint import save_checkpoint
 from solutions.drawing_pad import STEP_TITLES, DigitReader, drawing_from, main, save_strip, step_strip
 from solutions.errors import CourseError
-from tests.drawing_pad_browser import DIGITS, ROOT, answer, draw, open_pad, running_pad
+from tests.drawing_pad_browser import DIGITS, ROOT, answer, draw, free_port, open_pad, running_pad
 from tests.photos import write_all
 from tests.test_site import browser  # noqa: F401  (the headless Chromium fixture)
 
@@ -133,7 +135,8 @@ def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_up
     with running_pad(checkpoint) as (url, process):
         page, problems = open_pad(browser, url)
         readings = []
-        page.on("request", lambda request: readings.append(request.url) if "/queue/join" in request.url else None)
+        page.on("request", lambda request: readings.append(request.url)
+                if "/queue/join" in request.url and "data:image/png" in (request.post_data or "") else None)
         latencies = {}
         drawn = (1, 7, 1, 4)  # the second 1 is the first again, stroke for stroke: it is read all the same
         for digit in drawn:
@@ -157,6 +160,53 @@ def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_up
         assert not problems, problems
     assert process.returncode == 0, process.stderr.read()
     assert "Traceback" not in process.stderr.read()
+
+
+def test_one_photo_sent_from_two_pages_is_read_for_both(checkpoint, tmp_path):
+    """Gradio stores equal uploads as one file: the first reading must not take it from the second."""
+    pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
+    from solutions.drawing_pad import build_app
+
+    photo = tmp_path / "seven.png"
+    seven_drawn().save(photo)
+    [on_upload] = [function.fn for function in build_app(DigitReader(checkpoint)).fns.values()
+                   if function.name == "on_upload"]
+    for page in ("first", "second"):
+        confidences, strip, note = on_upload(str(photo))
+        assert confidences and max(confidences, key=confidences.get) == "7", f"the {page} page: {note}"
+
+
+def test_clearing_during_a_reading_leaves_the_page_clear(checkpoint, browser):
+    """The reading under way finishes before the clear, not after it, whose answer would then show."""
+    pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
+    with running_pad(checkpoint) as (url, process):
+        page, problems = open_pad(browser, url)
+        box, clear = page.locator("#pad canvas").first.bounding_box(), page.locator("#clear").bounding_box()
+        for _ in range(3):
+            page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.2 * box["height"])
+            page.mouse.down()
+            page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.8 * box["height"], steps=4)
+            page.mouse.up()
+            page.mouse.click(clear["x"] + clear["width"] / 2, clear["y"] + clear["height"] / 2)  # at once
+            page.wait_for_timeout(1500)  # time for a reading to end; on a slow machine this passes, never fails
+            assert answer(page) == "" and not page.locator("#steps img").count(), "an answer on a clear canvas"
+        page.close()
+        assert not problems, problems
+
+
+def test_a_termination_signal_while_starting_leaves_no_folder_behind(checkpoint, tmp_path):
+    """A service manager may stop the pad at any moment: its folder for uploads goes as it does after Ctrl-C."""
+    pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
+    process = subprocess.Popen([sys.executable, "-m", "solutions", "draw", "--checkpoint", str(checkpoint),
+                                "--port", str(free_port())], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("drawing-pad-*")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)  # the page is not served yet: Gradio takes seconds to start
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode in (0, 130), stderr
+    assert "Traceback" not in stderr and not list(tmp_path.glob("drawing-pad-*"))
 
 
 @pytest.fixture(scope="module")
