@@ -11,7 +11,9 @@ huge one. The tests read them back; ``docs/make_figures.py`` shows one.
 
 from __future__ import annotations
 
+import struct
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,6 +137,11 @@ KINDS: dict[str, Callable[[np.ndarray, np.random.Generator, Path], Path]] = {
                   _on_transparent(255),
                   _on_transparent(0), tiny_canvas, huge_canvas)
 }
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One chunk of a PNG file made by hand: length, kind, data and checksum, for files no editor would write."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def write_all(kind: str, digits: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:

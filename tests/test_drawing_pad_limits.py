@@ -27,15 +27,12 @@ from solutions.drawing_pad import MAX_DRAWING_CHARS
 from solutions.model import CNN
 from solutions.serving import reach_note
 from tests.drawing_pad_browser import ROOT, free_port, running_pad
+from tests.photos import png_chunk
 
 pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
 gradio_client = pytest.importorskip("gradio_client")
 
 MEMORY_BOUND = 600 * 2**20  # growth of the pad's resident memory allowed under any load
-
-
-def chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def png(width: int, height: int, colour_type: int = 6, rows: int | None = None) -> bytes:
@@ -50,7 +47,7 @@ def png(width: int, height: int, colour_type: int = 6, rows: int | None = None) 
         data.append(compressor.compress(row))
     data.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(data)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", b"".join(data)) + png_chunk(b"IEND", b"")
 
 
 def data_url(content: bytes) -> str:

@@ -16,7 +16,7 @@ from solutions.data import MNIST_STD, load_split
 from solutions.errors import CourseError
 from solutions.inference import predict
 from solutions.preprocess import WORKING_SIZE, even_out_lighting, grayscale_pixels, load_image, prepare_drawing
-from tests.photos import KINDS, STORED_AS, lit_photo, write_all
+from tests.photos import KINDS, STORED_AS, lit_photo, png_chunk, write_all
 
 FIRST = 1000  # digits not used by the other preprocessing tests
 SAMPLES = 200
@@ -113,12 +113,9 @@ def test_large_images_are_read_reduced_and_turned(suffix, tmp_path):
 
 def png_claiming(path, width: int, height: int) -> None:
     """A PNG whose header claims width × height over almost no data: enough for the size check before decoding."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0"))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\0"))
+                     + png_chunk(b"IEND", b""))
 
 
 def test_an_image_past_the_limit_gives_a_clear_error(tmp_path):

@@ -1,7 +1,6 @@
 """Own drawings, simulated from real test digits, must be read like the digits themselves."""
 
 import io
-import struct
 import zlib
 
 import numpy as np
@@ -13,6 +12,7 @@ from solutions.data import MNIST_STD, load_split, to_model_input
 from solutions.errors import CourseError
 from solutions.inference import predict
 from solutions.preprocess import load_image, prepare_drawing
+from tests.photos import png_chunk
 
 SAMPLES = 100
 
@@ -108,11 +108,11 @@ def test_bits_and_palettes_larger_than_the_working_size_are_read_by_their_colour
 def test_a_png_whose_text_inflates_past_pillows_limit_is_refused_in_words(tmp_path):
     """Pillow refuses such a text chunk with a ValueError; the course says, in one line, that it cannot read it."""
     text = b"Comment\0\0" + zlib.compress(bytes(64 * 2**20), 9)  # 64 MiB of text, far over Pillow's limit
-    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
     image = io.BytesIO()
     Image.new("L", (32, 32), 255).save(image, format="PNG")
     path = tmp_path / "drawing.png"
-    path.write_bytes(image.getvalue()[:33] + chunk + image.getvalue()[33:])  # after the 8-byte signature and IHDR
+    # after the 8-byte signature and the IHDR chunk
+    path.write_bytes(image.getvalue()[:33] + png_chunk(b"zTXt", text) + image.getvalue()[33:])
     with pytest.raises(CourseError, match="not an image Pillow can read"):
         load_image(path)
 
