@@ -35,12 +35,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from course.options import DEFAULT_RUN_NAME, DEVICE_CHOICES
+
 from .checkpoint import load_checkpoint
 from .data import MNIST_MEAN, MNIST_STD, match_input_scale
-from .device import DEVICE_CHOICES, select_device
+from .device import select_device
 from .errors import CourseError
 from .inference import predict
-from .monitor import DEFAULT_RUN_NAME
 from .preprocess import (
     DEEP_MODES, DIGIT_BOX, INK_THRESHOLD, check_pixels, even_out_lighting, grayscale_pixels, load_image,
     prepare_drawing, reduce_to_working_size,
