@@ -2,6 +2,10 @@
 
 import sys
 
+from course.threads import configure_threads
+
+configure_threads()  # before anything loads PyTorch
+
 try:
     if sys.argv[1:2] == ["draw"]:
         from .drawing_pad import main

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+import course
 import solutions
 
 from .. import pretend, tracing
@@ -118,7 +119,8 @@ def python_runs_as(uid: int) -> bool:
 def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: int) -> list[str]:
     """The command that starts a worker for the submission in ``tree``, inside bubblewrap."""
     reference = str(Path(solutions.__file__).resolve().parent)
-    mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (str(program), PROGRAM),
+    runtime = str(Path(course.__file__).resolve().parent)
+    mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (runtime, f"{REFERENCE}/course"), (str(program), PROGRAM),
               (str(data), DATA), *((root, root) for root in python_roots())]
     arguments = [*_namespaces(), *_readable_folders(*(inside for _, inside in mounts), SCRATCH)]
     for folder in SYSTEM:
