@@ -1,6 +1,6 @@
 """The course beside other programs: training throughput and the grading of the reference, idle and loaded.
 
-    python benchmarks/under_load.py [--images 20000] [--rounds 2] [--unmanaged] [--no-checks]
+    python benchmarks/under_load.py [--images 20000] [--rounds 2] [--compare defaults passive] [--no-checks]
 
 Each measurement starts a fresh Python, as a learner's command does, with the course's own
 thread settings (:mod:`course.threads`): nothing is set in its environment. The competing
@@ -9,8 +9,9 @@ the course's, and two busy loops. Printed for each load: the course's pipeline (
 the device) and, as the anchor, the notebook's (DataLoader + ToTensor), in images per second
 of one epoch of ``--images`` training images, and their ratio to the idle figure of the same
 run; then the time of ``pytest exercises/ --solutions`` idle and beside two busy loops.
-``--unmanaged`` measures each also with PyTorch's defaults (libgomp's spin of 300,000 and one
-thread per core whatever the load), the way the course ran before it chose its threads.
+``--compare`` measures each also with other settings, each with one thread per core whatever
+the load: ``defaults``, PyTorch's own (libgomp's spin of 300,000), the way the course ran
+before it chose its threads; ``passive``, threads that sleep at once (``OMP_WAIT_POLICY=PASSIVE``).
 Measurements of a round are interleaved, so that a machine whose speed drifts affects all
 sides alike; each figure is the median over ``--rounds``.
 """
@@ -26,6 +27,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from course.threads import THREAD_SETTING, WAIT_SETTINGS, configure_threads
@@ -34,15 +36,18 @@ ROOT = Path(__file__).resolve().parent.parent
 PIPELINES = {"course": "fast", "notebook": "notebook"}  # the pipeline, by the recipe that uses it
 LOADS = ("idle", "one busy loop", "a second training", "two busy loops")
 BUSY_LOOP = [sys.executable, "-c", "while True: pass"]
-LIBGOMP_DEFAULT_SPIN = "300000"
+ONE_PER_CORE = str(os.cpu_count() or 1)
+SETTINGS = {  # what each side sets; the course's own side sets nothing and lets the course choose
+    "course's threads": {},
+    "defaults": {"GOMP_SPINCOUNT": "300000", "OMP_NUM_THREADS": ONE_PER_CORE},  # libgomp's documented default spin
+    "passive": {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": ONE_PER_CORE},
+}
 
 
-def child_environment(managed: bool) -> dict[str, str]:
-    """The environment of a measured program: none of the thread settings, or PyTorch's own defaults."""
+def child_environment(side: str) -> dict[str, str]:
+    """The environment of a measured program: none of the thread settings but those of ``side``."""
     env = {name: value for name, value in os.environ.items() if name not in (*WAIT_SETTINGS, THREAD_SETTING)}
-    if not managed:
-        env.update(GOMP_SPINCOUNT=LIBGOMP_DEFAULT_SPIN, OMP_NUM_THREADS=str(os.cpu_count() or 1))
-    return env
+    return {**env, **SETTINGS[side]}
 
 
 def train_once(recipe_name: str, images: int) -> None:
@@ -67,19 +72,19 @@ def train_forever() -> None:
         train_once("fast", 60_000)
 
 
-def measured_training(recipe_name: str, images: int, managed: bool) -> float:
+def measured_training(recipe_name: str, images: int, side: str) -> float:
     """Images per second of one epoch, trained by a fresh Python."""
     command = [sys.executable, __file__, "--child", "train", "--recipe", recipe_name, "--images", str(images)]
-    completed = subprocess.run(command, cwd=ROOT, env=child_environment(managed), capture_output=True, text=True,
+    completed = subprocess.run(command, cwd=ROOT, env=child_environment(side), capture_output=True, text=True,
                                check=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])["images_per_second"]
 
 
-def measured_checks(managed: bool) -> float:
+def measured_checks(side: str) -> float:
     """Seconds that ``pytest exercises/ --solutions`` takes, started fresh."""
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pytest", "exercises/", "--solutions", "-q", "-p", "no:cacheprovider"],
-                   cwd=ROOT, env=child_environment(managed), capture_output=True, check=True)
+                   cwd=ROOT, env=child_environment(side), capture_output=True, check=True)
     return time.perf_counter() - started
 
 
@@ -92,7 +97,7 @@ def load(name: str) -> Iterator[None]:
         "a second training": [[sys.executable, __file__, "--child", "compete"]],
         "two busy loops": [BUSY_LOOP, BUSY_LOOP],
     }[name]
-    competitors = [subprocess.Popen(command, cwd=ROOT, env=child_environment(managed=True),
+    competitors = [subprocess.Popen(command, cwd=ROOT, env=child_environment("course's threads"),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for command in commands]
     try:
         if competitors:
@@ -116,7 +121,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="measure every figure this many times; print the median")
     parser.add_argument("--loads", nargs="+", choices=LOADS, default=list(LOADS), metavar="LOAD",
                         help=f"which loads (default: all): {', '.join(repr(name) for name in LOADS)}")
-    parser.add_argument("--unmanaged", action="store_true", help="also measure with PyTorch's default threads")
+    parser.add_argument("--compare", nargs="+", choices=[side for side in SETTINGS if SETTINGS[side]], default=[],
+                        help="also measure with these settings: PyTorch's defaults, passive waiting")
     parser.add_argument("--no-checks", action="store_true", help="skip the timing of pytest exercises/ --solutions")
     parser.add_argument("--child", choices=("train", "compete"), help=argparse.SUPPRESS)
     parser.add_argument("--recipe", default="fast", help=argparse.SUPPRESS)
@@ -127,31 +133,34 @@ def main() -> None:
         return train_forever()
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before the first measurement")
-    sides = [("course's threads", True)] + ([("PyTorch's defaults", False)] if args.unmanaged else [])
-    rates: dict[str, dict] = {}
-    for name in args.loads:
-        def one_round() -> dict:
-            with load(name):
-                return {(pipeline, side): measured_training(recipe, args.images, managed)
-                        for side, managed in sides for pipeline, recipe in PIPELINES.items()}
-        rates[name] = median_over_rounds(args.rounds, one_round)
+    sides = ["course's threads", *args.compare]
+    rates = {name: median_over_rounds(args.rounds, partial(trainings_under, name, sides, args.images))
+             for name in args.loads}
     idle = rates.get("idle")
     for name, figures in rates.items():
         for (pipeline, side), rate in figures.items():
             ratio = f"{rate / idle[pipeline, side]:.2f}x idle" if idle else ""
-            print(f"training, {pipeline:8s} pipeline, {side:18s}, {name:17s}: {rate:7.0f} images/s  {ratio}")
+            print(f"training, {pipeline:8s} pipeline, {side:16s}, {name:17s}: {rate:7.0f} images/s  {ratio}")
     if args.no_checks:
         return
-    for side, managed in sides:
-        times = {name: median_over_rounds(args.rounds, lambda: {"seconds": _checks_under(name, managed)})["seconds"]
+    for side in sides:
+        times = {name: median_over_rounds(args.rounds, partial(checks_under, name, side))["seconds"]
                  for name in ("idle", "two busy loops")}
         print(f"pytest exercises/ --solutions, {side}: {times['idle']:.1f} s idle, {times['two busy loops']:.1f} s "
               f"beside two busy loops ({times['two busy loops'] / times['idle']:.2f}x idle)")
 
 
-def _checks_under(name: str, managed: bool) -> float:
+def trainings_under(name: str, sides: list[str], images: int) -> dict:
+    """Each pipeline's images per second on each side, one after the other, under load ``name``."""
     with load(name):
-        return measured_checks(managed)
+        return {(pipeline, side): measured_training(recipe, images, side)
+                for side in sides for pipeline, recipe in PIPELINES.items()}
+
+
+def checks_under(name: str, side: str) -> dict:
+    """Seconds of ``pytest exercises/ --solutions`` on ``side``, under load ``name``."""
+    with load(name):
+        return {"seconds": measured_checks(side)}
 
 
 if __name__ == "__main__":

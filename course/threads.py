@@ -34,7 +34,9 @@ def configure_threads() -> None:
     """Shorten how long PyTorch's idle threads spin, unless the environment already says how they wait.
 
     Call it first, before anything imports ``torch``: OpenMP reads the setting once, when
-    PyTorch loads it. Programs started from this one inherit the setting.
+    PyTorch loads it. Programs started from this one inherit the setting. It also takes
+    the first measurement of the cores' use, so that :func:`share_cores` can decide at
+    once when the work starts.
     """
     if not any(name in os.environ for name in WAIT_SETTINGS):
         os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
