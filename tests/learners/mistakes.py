@@ -10,6 +10,8 @@ class Mistake(NamedTuple):
     old: str
     new: str
     hint: str
+    shows: str = ""  # what else the message must say: what is telling about where the answer is wrong
+    more: tuple[tuple[str, str], ...] = ()  # further (old, new) edits of the same module
 
 
 MISTAKES = [
@@ -318,3 +320,56 @@ CONCEPT_MISTAKES = [
             "adam"),
 ]
 MISTAKES += CONCEPT_MISTAKES
+
+# issue 31: the concept exercises' cases that passed, or failed naming another mistake
+_FORMULA = "return (size + 2 * padding - kernel_size) // stride + 1"
+_OWN_COUNTS = (
+    ("    height = conv_output_size(images.shape[2], kernel_height, stride)\n"
+     "    width = conv_output_size(images.shape[3], kernel_width, stride)\n",
+     "    height = (images.shape[2] - kernel_height) // stride + 1\n"
+     "    width = (images.shape[3] - kernel_width) // stride + 1\n"),
+    ("    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
+     "    width = conv_output_size(input.shape[3], kernel_size, stride)\n",
+     "    height = (input.shape[2] - kernel_size) // stride + 1\n"
+     "    width = (input.shape[3] - kernel_size) // stride + 1\n"),
+)
+ISSUE_31 = [
+    Mistake("round() in a size formula nothing else uses", 2, "convolution.py", _FORMULA,
+            "return round((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding", more=_OWN_COUNTS),
+    Mistake("round() in the size formula conv2d uses", 2, "convolution.py", _FORMULA,
+            "return round((size + 2 * padding - kernel_size) / stride) + 1", "size_formula_used"),
+    Mistake("padded with ones", 2, "convolution.py",
+            "images = F.pad(input, (padding, padding, padding, padding))",
+            "images = F.pad(input, (padding, padding, padding, padding), value=1.0)", "padding",
+            shows="only the outputs whose window reaches into the padding differ"),
+    Mistake("the maximum of the absolute values", 2, "convolution.py",
+            "return torch.stack(windows).amax(dim=0)", "return torch.stack(windows).abs().amax(dim=0)", "pool_max"),
+]
+# issue 31: wrong variations written before reading the diagnoses, as a new learner might write them
+MY_WRONG_VARIATIONS = [
+    Mistake("ceil in the size formula", 2, "convolution.py", _FORMULA,
+            "return math.ceil((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding",
+            more=(("import torch\n", "import math\n\nimport torch\n"), *_OWN_COUNTS)),
+    Mistake("the stride forgotten along the columns", 2, "convolution.py",
+            "pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]",
+            "pixels = images[:, :, row : row + stride * height : stride, column : column + width]", "stride"),
+    Mistake("the bias added without a view", 2, "convolution.py",
+            "output += bias.view(1, -1, 1, 1)", "output += bias", "bias"),
+    Mistake("the kernel transposed", 2, "convolution.py",
+            "weight[:, :, row, column]", "weight[:, :, column, row]", "transposed_kernel"),
+    Mistake("pooling windows that hang over the edge", 2, "convolution.py",
+            "    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
+            "    width = conv_output_size(input.shape[3], kernel_size, stride)\n"
+            "    windows = [input[:, :, row : row + stride * height : stride, column : column + stride * width : stride]\n"
+            "               for row in range(kernel_size) for column in range(kernel_size)]\n"
+            "    return torch.stack(windows).amax(dim=0)\n",
+            "    rows, columns = range(0, input.shape[2], stride), range(0, input.shape[3], stride)\n"
+            "    return torch.stack([torch.stack([input[:, :, r : r + kernel_size, c : c + kernel_size].amax(dim=(2, 3))\n"
+            "                                     for c in columns], dim=-1) for r in rows], dim=-2)\n", "pool_shape"),
+    Mistake("a running maximum that starts at 0", 2, "convolution.py",
+            "    return torch.stack(windows).amax(dim=0)\n",
+            "    largest = torch.zeros_like(windows[0])\n    for window in windows:\n"
+            "        largest = torch.maximum(largest, window)\n    return largest\n", "pool",
+            shows="only the windows whose largest value is negative differ"),
+]
+MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS
