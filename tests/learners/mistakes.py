@@ -373,3 +373,17 @@ MY_WRONG_VARIATIONS = [
             shows="only the windows whose largest value is negative differ"),
 ]
 MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS
+ISSUE_31 += [
+    Mistake("one maximum for the whole tensor", 4, "losses.py",
+            "shifted = input - input.amax(dim=dim, keepdim=True)", "shifted = input - input.max()", "max_per_row",
+            shows="only row 3, [-1000, -1001, -999], differ"),
+]
+MY_WRONG_VARIATIONS += [
+    Mistake("the max subtracted inside the exp only", 4, "losses.py",
+            "    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()\n",
+            "    return input - shifted.exp().sum(dim=dim, keepdim=True).log()\n", "log_softmax_shift"),
+    Mistake("every row's loss at every target", 4, "losses.py",
+            "right = log_probabilities[torch.arange(len(target)), target]", "right = log_probabilities[:, target]",
+            "right_class"),
+]
+MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-2:]
