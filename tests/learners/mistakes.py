@@ -387,3 +387,11 @@ MY_WRONG_VARIATIONS += [
             "right_class"),
 ]
 MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-2:]
+ISSUE_31 += [
+    Mistake("eps hard-coded to 1e-2", 5, "backprop.py",
+            "            original = flat_input[index].item()\n",
+            "            original = flat_input[index].item()\n            eps = 1e-2\n", "eps_given"),
+    Mistake("a default eps of 1e-2", 5, "backprop.py", "eps: float = 1e-6", "eps: float = 1e-2", "default_eps",
+            shows="found: what eps=0.01 gives"),
+]
+MISTAKES += ISSUE_31[-2:]
