@@ -395,3 +395,19 @@ ISSUE_31 += [
             shows="found: what eps=0.01 gives"),
 ]
 MISTAKES += ISSUE_31[-2:]
+ISSUE_31 += [
+    Mistake("Nesterov momentum", 6, "optimisers.py",
+            '                direction = state["momentum_buffer"]\n',
+            '                direction = parameter.grad + self.momentum * state["momentum_buffer"]\n', "nesterov"),
+]
+MY_WRONG_VARIATIONS += [
+    Mistake("the momentum buffer kept but the gradient used", 6, "optimisers.py",
+            '                direction = state["momentum_buffer"]\n', "                direction = parameter.grad\n",
+            "momentum"),
+    Mistake("Adam averaging gradients, not their squares", 6, "optimisers.py",
+            "mean_of_squares.mul_(beta2).add_((1 - beta2) * gradient.square())",
+            "mean_of_squares.mul_(beta2).add_((1 - beta2) * gradient)", "adam_square"),
+    Mistake("Adam correcting v but not m", 6, "optimisers.py",
+            'corrected_mean = mean / (1 - beta1 ** state["step"])', "corrected_mean = mean", "bias_correction"),
+]
+MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-3:]
