@@ -411,3 +411,13 @@ MY_WRONG_VARIATIONS += [
             'corrected_mean = mean / (1 - beta1 ** state["step"])', "corrected_mean = mean", "bias_correction"),
 ]
 MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-3:]
+ISSUE_31 += [
+    Mistake("a new optimiser at every step", 8, "sanity.py", "        optimizer.zero_grad()\n",
+            "        optimizer = type(optimizer)(model.parameters(), **optimizer.defaults)\n"
+            "        optimizer.zero_grad()\n", "overfit_one_optimiser"),
+]
+MY_WRONG_VARIATIONS += [
+    Mistake("each loss measured after its step", 8, "sanity.py", "losses.append(loss.item())",
+            "losses.append(loss_fn(model(images), labels).item())", "overfit_first"),
+]
+MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-1:]
