@@ -421,3 +421,16 @@ MY_WRONG_VARIATIONS += [
             "losses.append(loss_fn(model(images), labels).item())", "overfit_first"),
 ]
 MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-1:]
+MY_WRONG_VARIATIONS += [
+    Mistake("the sample's standard deviation", 1, "tensors.py",
+            "variance = max(total_of_squares / count - mean**2, 0.0)",
+            "variance = max(total_of_squares - count * mean**2, 0.0) / (count - 1)", "population"),
+    Mistake("the mean not squared in the variance", 1, "tensors.py",
+            "variance = max(total_of_squares / count - mean**2, 0.0)",
+            "variance = max(total_of_squares / count - mean, 0.0)", "variance_formula"),
+    Mistake("drop_last ignored", 1, "tensors.py",
+            "    full_batches, left_over = divmod(dataset_size, batch_size)\n"
+            "    return full_batches + (1 if left_over and not drop_last else 0)\n",
+            "    return -(-dataset_size // batch_size)\n", "drop_last"),
+]
+MISTAKES += MY_WRONG_VARIATIONS[-3:]
