@@ -344,9 +344,33 @@ ISSUE_31 = [
             shows="only the outputs whose window reaches into the padding differ"),
     Mistake("the maximum of the absolute values", 2, "convolution.py",
             "return torch.stack(windows).amax(dim=0)", "return torch.stack(windows).abs().amax(dim=0)", "pool_max"),
+    Mistake("one maximum for the whole tensor", 4, "losses.py",
+            "shifted = input - input.amax(dim=dim, keepdim=True)", "shifted = input - input.max()", "max_per_row",
+            shows="only row 3, [-1000, -1001, -999], differ"),
+    Mistake("eps hard-coded to 1e-2", 5, "backprop.py",
+            "            original = flat_input[index].item()\n",
+            "            original = flat_input[index].item()\n            eps = 1e-2\n", "eps_given"),
+    Mistake("a default eps of 1e-2", 5, "backprop.py", "eps: float = 1e-6", "eps: float = 1e-2", "default_eps",
+            shows="found: what eps=0.01 gives"),
+    Mistake("Nesterov momentum", 6, "optimisers.py",
+            '                direction = state["momentum_buffer"]\n',
+            '                direction = parameter.grad + self.momentum * state["momentum_buffer"]\n', "nesterov"),
+    Mistake("a new optimiser at every step", 8, "sanity.py", "        optimizer.zero_grad()\n",
+            "        optimizer = type(optimizer)(model.parameters(), **optimizer.defaults)\n"
+            "        optimizer.zero_grad()\n", "overfit_one_optimiser"),
 ]
 # issue 31: wrong variations written before reading the diagnoses, as a new learner might write them
 MY_WRONG_VARIATIONS = [
+    Mistake("the sample's standard deviation", 1, "tensors.py",
+            "variance = max(total_of_squares / count - mean**2, 0.0)",
+            "variance = max(total_of_squares - count * mean**2, 0.0) / (count - 1)", "population"),
+    Mistake("the mean not squared in the variance", 1, "tensors.py",
+            "variance = max(total_of_squares / count - mean**2, 0.0)",
+            "variance = max(total_of_squares / count - mean, 0.0)", "variance_formula"),
+    Mistake("drop_last ignored", 1, "tensors.py",
+            "    full_batches, left_over = divmod(dataset_size, batch_size)\n"
+            "    return full_batches + (1 if left_over and not drop_last else 0)\n",
+            "    return -(-dataset_size // batch_size)\n", "drop_last"),
     Mistake("ceil in the size formula", 2, "convolution.py", _FORMULA,
             "return math.ceil((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding",
             more=(("import torch\n", "import math\n\nimport torch\n"), *_OWN_COUNTS)),
@@ -371,36 +395,12 @@ MY_WRONG_VARIATIONS = [
             "    largest = torch.zeros_like(windows[0])\n    for window in windows:\n"
             "        largest = torch.maximum(largest, window)\n    return largest\n", "pool",
             shows="only the windows whose largest value is negative differ"),
-]
-MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS
-ISSUE_31 += [
-    Mistake("one maximum for the whole tensor", 4, "losses.py",
-            "shifted = input - input.amax(dim=dim, keepdim=True)", "shifted = input - input.max()", "max_per_row",
-            shows="only row 3, [-1000, -1001, -999], differ"),
-]
-MY_WRONG_VARIATIONS += [
     Mistake("the max subtracted inside the exp only", 4, "losses.py",
             "    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()\n",
             "    return input - shifted.exp().sum(dim=dim, keepdim=True).log()\n", "log_softmax_shift"),
     Mistake("every row's loss at every target", 4, "losses.py",
             "right = log_probabilities[torch.arange(len(target)), target]", "right = log_probabilities[:, target]",
             "right_class"),
-]
-MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-2:]
-ISSUE_31 += [
-    Mistake("eps hard-coded to 1e-2", 5, "backprop.py",
-            "            original = flat_input[index].item()\n",
-            "            original = flat_input[index].item()\n            eps = 1e-2\n", "eps_given"),
-    Mistake("a default eps of 1e-2", 5, "backprop.py", "eps: float = 1e-6", "eps: float = 1e-2", "default_eps",
-            shows="found: what eps=0.01 gives"),
-]
-MISTAKES += ISSUE_31[-2:]
-ISSUE_31 += [
-    Mistake("Nesterov momentum", 6, "optimisers.py",
-            '                direction = state["momentum_buffer"]\n',
-            '                direction = parameter.grad + self.momentum * state["momentum_buffer"]\n', "nesterov"),
-]
-MY_WRONG_VARIATIONS += [
     Mistake("the momentum buffer kept but the gradient used", 6, "optimisers.py",
             '                direction = state["momentum_buffer"]\n', "                direction = parameter.grad\n",
             "momentum"),
@@ -409,28 +409,7 @@ MY_WRONG_VARIATIONS += [
             "mean_of_squares.mul_(beta2).add_((1 - beta2) * gradient)", "adam_square"),
     Mistake("Adam correcting v but not m", 6, "optimisers.py",
             'corrected_mean = mean / (1 - beta1 ** state["step"])', "corrected_mean = mean", "bias_correction"),
-]
-MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-3:]
-ISSUE_31 += [
-    Mistake("a new optimiser at every step", 8, "sanity.py", "        optimizer.zero_grad()\n",
-            "        optimizer = type(optimizer)(model.parameters(), **optimizer.defaults)\n"
-            "        optimizer.zero_grad()\n", "overfit_one_optimiser"),
-]
-MY_WRONG_VARIATIONS += [
     Mistake("each loss measured after its step", 8, "sanity.py", "losses.append(loss.item())",
             "losses.append(loss_fn(model(images), labels).item())", "overfit_first"),
 ]
-MISTAKES += ISSUE_31[-1:] + MY_WRONG_VARIATIONS[-1:]
-MY_WRONG_VARIATIONS += [
-    Mistake("the sample's standard deviation", 1, "tensors.py",
-            "variance = max(total_of_squares / count - mean**2, 0.0)",
-            "variance = max(total_of_squares - count * mean**2, 0.0) / (count - 1)", "population"),
-    Mistake("the mean not squared in the variance", 1, "tensors.py",
-            "variance = max(total_of_squares / count - mean**2, 0.0)",
-            "variance = max(total_of_squares / count - mean, 0.0)", "variance_formula"),
-    Mistake("drop_last ignored", 1, "tensors.py",
-            "    full_batches, left_over = divmod(dataset_size, batch_size)\n"
-            "    return full_batches + (1 if left_over and not drop_last else 0)\n",
-            "    return -(-dataset_size // batch_size)\n", "drop_last"),
-]
-MISTAKES += MY_WRONG_VARIATIONS[-3:]
+MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS
