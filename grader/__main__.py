@@ -45,8 +45,8 @@ def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False
     if shown < len(entry.steps):
         lines += ["", f"Still stuck? Run it again for hint {shown + 1}."]
     elif seen_before >= len(entry.steps) and not show_all:
-        lines += ["", f"That was the last hint, shown again: there are {len(entry.steps)}. "
-                      f"python -m grader hint {number} --restart starts again from the first."]
+        lines += ["", (f"That was the last hint, shown again: there are {len(entry.steps)}. "
+                       f"python -m grader hint {number} --restart starts again from the first.")]
     else:
         lines += ["", "This is the last hint."]
     lines += ["", f"Read: {entry.reading}", f"Check: {entry.command}"]

@@ -55,7 +55,7 @@ def likeliest(found: Any, mistakes: Iterable[Mistake], otherwise: str,
     for hint, answer in mistakes:
         try:
             candidate = answer()
-        except Exception:  # noqa: BLE001 - e.g. a size that mistake cannot even produce here
+        except Exception:  # noqa: BLE001, S112 - e.g. a size that mistake cannot even produce here
             continue
         if same(found, candidate):
             return hint

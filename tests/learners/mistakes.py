@@ -323,15 +323,15 @@ MISTAKES += CONCEPT_MISTAKES
 
 # issue 31: the concept exercises' cases that passed, or failed naming another mistake
 _FORMULA = "return (size + 2 * padding - kernel_size) // stride + 1"
-_OWN_COUNTS = (
-    ("    height = conv_output_size(images.shape[2], kernel_height, stride)\n"
-     "    width = conv_output_size(images.shape[3], kernel_width, stride)\n",
-     "    height = (images.shape[2] - kernel_height) // stride + 1\n"
-     "    width = (images.shape[3] - kernel_width) // stride + 1\n"),
-    ("    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
-     "    width = conv_output_size(input.shape[3], kernel_size, stride)\n",
-     "    height = (input.shape[2] - kernel_size) // stride + 1\n"
-     "    width = (input.shape[3] - kernel_size) // stride + 1\n"),
+_OWN_COUNTS = (  # conv2d and max_pool2d counting their positions themselves, not with conv_output_size
+    (("    height = conv_output_size(images.shape[2], kernel_height, stride)\n"
+      "    width = conv_output_size(images.shape[3], kernel_width, stride)\n"),
+     ("    height = (images.shape[2] - kernel_height) // stride + 1\n"
+      "    width = (images.shape[3] - kernel_width) // stride + 1\n")),
+    (("    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
+      "    width = conv_output_size(input.shape[3], kernel_size, stride)\n"),
+     ("    height = (input.shape[2] - kernel_size) // stride + 1\n"
+      "    width = (input.shape[3] - kernel_size) // stride + 1\n")),
 )
 ISSUE_31 = [
     Mistake("round() in a size formula nothing else uses", 2, "convolution.py", _FORMULA,
