@@ -42,13 +42,19 @@ def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False
     seen_file = seen_file or HINTS_SEEN
     entry = exercise(number)
     seen = load_hints_seen(seen_file)
-    shown = len(entry.steps) if show_all else min(seen.get(entry.marker, 0) + 1, len(entry.steps))
-    seen[entry.marker] = max(shown, seen.get(entry.marker, 0))
+    seen_before = seen.get(entry.marker, 0)
+    shown = len(entry.steps) if show_all else min(seen_before + 1, len(entry.steps))
+    seen[entry.marker] = max(shown, seen_before)
     save_hints_seen(seen_file, seen)
     lines = [f"Exercise {number} · {entry.title} — hint {shown} of {len(entry.steps)}", ""]
     lines += [f"{step}. {text}" for step, text in enumerate(entry.steps[:shown], start=1)]
     if shown < len(entry.steps):
         lines += ["", f"Still stuck? Run it again for hint {shown + 1}."]
+    elif seen_before >= len(entry.steps) and not show_all:
+        lines += ["", (f"That was the last hint, shown again: there are {len(entry.steps)}. "
+                       f"python -m grader hint {number} --restart starts again from the first.")]
+    else:
+        lines += ["", "This is the last hint."]
     lines += ["", f"Read: {entry.reading}", f"Check: {entry.command}"]
     return "\n".join(lines)
 
