@@ -18,6 +18,7 @@ import torch
 
 from course import threads
 from course.threads import SPIN_COUNT, THREAD_SETTING, WAIT_SETTINGS, CoreShare, configure_threads
+from grader.classroom.sandbox import bubblewrap
 from grader.classroom.sandbox import environment as sandbox_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,11 +55,12 @@ def test_each_program_loads_pytorch_with_the_course_spin(command: list[str], tmp
     assert seen[0] == COURSE_SPIN, (seen, completed.stderr[-2000:])
 
 
+@pytest.mark.skipif(bubblewrap() is None, reason="bubblewrap cannot run here (Debian: apt-get install bubblewrap)")
 def test_the_graders_own_programs_load_pytorch_with_the_course_spin(tmp_path: Path) -> None:
-    """Gradescope and GitHub Classroom both run ``python -m grader autograder run``."""
+    """Gradescope and GitHub Classroom both run ``python -m grader autograder run``, here on the stubs."""
     completed, seen = started(python("-m", "grader", "autograder", "run", "exercises", "--format", "gradescope",
-                                     "--out", str(tmp_path / "results.json"), "--no-hidden", "--allow-unsandboxed"),
-                              tmp_path, timeout=600)
+                                     "--out", str(tmp_path / "results.json"), "--no-hidden"), tmp_path, timeout=600)
+    assert (tmp_path / "results.json").exists(), completed.stderr[-2000:]
     assert seen and seen[0] == COURSE_SPIN, (seen, completed.stderr[-2000:])
 
 
