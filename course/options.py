@@ -17,6 +17,8 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 RECIPE_NAMES = ("fast", "notebook")
 DEFAULT_LOG_DIR = Path("runs")
 DEFAULT_RUN_NAME = "cnn_experiment"
+DEFAULT_CHECKPOINT = Path("checkpoints") / f"{DEFAULT_RUN_NAME}.pt"
+DRAWING_PAD_PORT = 7860
 RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}")
 
 

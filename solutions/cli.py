@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m solutions train|evaluate|predict|export``.
+"""The instructor's command line: ``python -m solutions train|evaluate|predict|export|draw``.
 
 This module parses the options and knows nothing of PyTorch, so that ``--help`` and a
 mistyped option answer at once; the commands themselves are in :mod:`.commands`, which
@@ -15,7 +15,8 @@ from pathlib import Path
 
 from course.errors import CourseError
 from course.options import (
-    DATA_ENV_VAR, DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, DEVICE_CHOICES, RECIPE_NAMES, check_run_name, figure_path,
+    DATA_ENV_VAR, DEFAULT_CHECKPOINT, DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, DEVICE_CHOICES, DRAWING_PAD_PORT, RECIPE_NAMES,
+    check_run_name, figure_path,
 )
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
@@ -47,6 +48,11 @@ def batch_size(text: str) -> int:
 def seed(text: str) -> int:
     """``--seed``: a whole number from 0 to 2**32 - 1."""
     return _whole_number(text, 0, MAX_SEED)
+
+
+def port(text: str) -> int:
+    """``--port``: a whole number from 1 to 65535."""
+    return _whole_number(text, 1, 65535)
 
 
 def val_split(text: str) -> int:
@@ -93,7 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m solutions``."""
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}", description=__doc__.splitlines()[0],
-        epilog=f"python -m {__package__} draw opens the drawing pad (see python -m {__package__} draw --help)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -132,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser = commands.add_parser("export", help="write a checkpoint's weights for the website's Look inside page")
     export_parser.add_argument("--checkpoint", required=True, help="a checkpoint saved by train")
     export_parser.add_argument("--out", required=True, help="the weights file to write, e.g. weights.json")
+
+    draw_parser = commands.add_parser("draw", help="draw a digit in your browser and watch the network read it")
+    draw_parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+                             help="a checkpoint saved by train (default: %(default)s)")
+    draw_parser.add_argument("--port", type=port, default=DRAWING_PAD_PORT, help="port of the page (default: %(default)s)")
+    draw_parser.add_argument("--host", default="127.0.0.1",
+                             help="address to serve on (default: %(default)s, this computer only)")
+    draw_parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu", help="where to compute (default: cpu)")
     return parser
 
 

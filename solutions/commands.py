@@ -13,6 +13,7 @@ from .cli import INTERRUPTED
 from .data import load_split, match_input_scale, tensor_batches, to_model_input
 from .device import select_device
 from .distributed import Processes, joined, per_process_batch_size
+from .drawing_pad import open_pad
 from .errors import CourseError
 from .export import export_weights
 from .inference import plot_prediction, predict
@@ -146,4 +147,9 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "export": run_export}
+def run_draw(args: argparse.Namespace) -> int:
+    """``draw``: the drawing pad, until Ctrl-C."""
+    return open_pad(args.checkpoint, args.port, args.host, args.device)
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "export": run_export, "draw": run_draw}

@@ -98,8 +98,10 @@ def test_every_notebook_sets_the_threads_in_its_first_cell_before_pytorch_loads(
 @pytest.mark.parametrize("command", [
     python("-m", "solutions", "--help"), python("-m", "solutions", "train", "--epochs", "0"),
     python("-m", "solutions", "predict", "--checkpoint", "a.pt", "--figure", "a.xyz"),
+    python("-m", "exercises", "draw", "--help"), python("-m", "solutions", "draw", "--port", "0"),
     python("-m", "grader", "--help"), python("-m", "grader", "hint", "99"), python("-m", "grader", "reset", "1"),
-], ids=["help", "argument error", "figure error", "grader help", "hint error", "reset without a yes"])
+], ids=["help", "argument error", "figure error", "draw help", "draw port", "grader help", "hint error",
+        "reset without a yes"])
 def test_answers_that_need_no_network_never_load_pytorch(command: list[str], tmp_path: Path) -> None:
     completed, seen = started(command, tmp_path)
     assert seen == [], f"{command} loaded PyTorch"
