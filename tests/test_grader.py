@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from course.threads import THREAD_SETTING, WAIT_SETTINGS
 from grader.catalog import EXERCISES, REPO, SOLUTIONS, exercises
 from grader.plugin import _with_line_numbers
 from grader.stubs import BEGIN, END, make_stub
@@ -75,10 +76,11 @@ def edit(module: str, old: str, new: str, *more: tuple[str, str]) -> dict[str, s
 
 def grading_environment(one_thread: bool = True) -> dict[str, str]:
     """This checkout's grader and reference; the learner's exercises/ comes first, from the working folder.
-    One thread each, unless asked otherwise: the cases are graded two at a time on two cores."""
-    threads = {"OMP_NUM_THREADS": "1"} if one_thread else {}
-    return {**{key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"},
-            "PYTHONPATH": str(REPO), **threads}
+    One thread each, unless asked otherwise: the cases are graded two at a time on two cores. Otherwise no
+    thread setting at all, as in a learner's shell: the course chooses (course/threads.py)."""
+    threads = {THREAD_SETTING: "1"} if one_thread else {}
+    inherited = {key: value for key, value in os.environ.items() if key not in (*WAIT_SETTINGS, THREAD_SETTING)}
+    return {**inherited, "PYTHONPATH": str(REPO), **threads}
 
 
 def grade(folder: Path, *arguments: str, one_thread: bool = True, forks: ForkedPython | None = None) -> tuple[dict, str]:
