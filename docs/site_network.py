@@ -34,7 +34,8 @@ def site_checkpoint() -> Path:
     try:
         load_checkpoint(CACHE)
     except CourseError:
-        print(f"training the fast recipe for the Look inside page (cached in {CACHE}) ...", flush=True)
+        print(f"First build: training the network of the Look inside page on MNIST (the fast recipe, a minute or "
+              f"more; kept in {CACHE}, or set {CHECKPOINT_ENV_VAR}=PATH to show a checkpoint of yours) ...", flush=True)
         train(FAST, torch.device("cpu"), seed=SEED, log_dir=None, progress=False, report=lambda _: None,
               save=CACHE, overwrite=True)
     return CACHE
