@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from solutions.recipes import FAST, NOTEBOOK, get_recipe
+from course.options import RECIPE_NAMES
+from solutions.recipes import FAST, NOTEBOOK, RECIPES, get_recipe
 from solutions.errors import CourseError
 from solutions.training import train
 
@@ -34,3 +35,8 @@ def test_notebook_recipe_reproduces_the_tutorial(tmp_path):
 def test_fast_recipe_reaches_99_percent(tmp_path):
     result = train(FAST, torch.device("cpu"), seed=1, log_dir=None, progress=False)
     assert result.final.test.accuracy >= 99.0
+
+
+def test_the_command_line_offers_every_recipe_and_no_other():
+    """The parser names the recipes without loading PyTorch (course.options); they must be the recipes that exist."""
+    assert RECIPE_NAMES == tuple(RECIPES)
