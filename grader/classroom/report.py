@@ -36,6 +36,15 @@ def csv_row(grade: Grade, feedback: str) -> dict[str, object]:
     return row
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, with a text that a spreadsheet would run as a formula made plain text by a leading quote
+    (OWASP's rule for CSV injection: ``= + - @``, tab and carriage return)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def _count(counts: tuple[int, int]) -> str:
     return f"{counts[0]} of {counts[1]}" if counts[1] else ""
 
@@ -78,7 +87,7 @@ class ClassReport:
             name = feedback_name(grade.learner, self.taken)
             write_whole(self.feedback / name, feedback_markdown(grade))
             self.grades.append(grade)
-            self.rows.append(csv_row(grade, name))
+            self.rows.append({key: spreadsheet_safe(value) for key, value in csv_row(grade, name).items()})
             self.grades.sort(key=lambda graded: self.order.get(graded.learner, len(self.order)))
             self.rows.sort(key=lambda row: self.order.get(str(row["learner"]), len(self.order)))
             buffer = io.StringIO()
