@@ -87,13 +87,13 @@ class ClassReport:
             name = feedback_name(grade.learner, self.taken)
             write_whole(self.feedback / name, feedback_markdown(grade))
             self.grades.append(grade)
-            self.rows.append({key: spreadsheet_safe(value) for key, value in csv_row(grade, name).items()})
+            self.rows.append(csv_row(grade, name))
             self.grades.sort(key=lambda graded: self.order.get(graded.learner, len(self.order)))
             self.rows.sort(key=lambda row: self.order.get(str(row["learner"]), len(self.order)))
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]))
             writer.writeheader()
-            writer.writerows(self.rows)
+            writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in self.rows)
             write_whole(self.csv_path, buffer.getvalue())
 
 
