@@ -57,8 +57,9 @@ def write_whole(path: Path, text: str) -> None:
 
 
 def feedback_name(learner: str, taken: set[str]) -> str:
-    """A file name for a learner's feedback: inside the feedback folder, and no other learner's."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", learner).strip("._") or "learner"
+    """A file name for a learner's feedback: inside the feedback folder, no other learner's, and beginning with a
+    letter or digit (never taken for a formula in grades.csv, or for an option on a command line)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", learner).strip("._-") or "learner"
     name, number = f"{base}.md", 1
     while name.lower() in taken:
         number += 1
