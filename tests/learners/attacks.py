@@ -239,18 +239,21 @@ except Exception:
     pass
 '''
 
-INFLATER = '''
+FORGED_FRAME = '''
 import io, struct, sys, zipfile
 try:
     import torch
 
-    def write_frame(stream, value):  # a quarter of a GiB of zeros, deflated to a few hundred KiB
+    def write_frame(stream, value):  # {what}
         buffer = io.BytesIO()
-        torch.save({{"answer": torch.zeros(1 << 26)}}, buffer)
+        torch.save({saved}, buffer)
         packed = io.BytesIO()
-        with zipfile.ZipFile(buffer) as original, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as bomb:
+        with zipfile.ZipFile(buffer) as original, zipfile.ZipFile(packed, "w", {compression}) as forged:
             for member in original.infolist():
-                bomb.writestr(member.filename, original.read(member.filename))
+                data = original.read(member.filename)
+                if member.filename.endswith("data.pkl"):
+                    data = {pickle}
+                forged.writestr(member.filename, data)
         data = packed.getvalue()
         stream.write(struct.pack(">I", len(data)) + data)
         stream.flush()
@@ -259,6 +262,10 @@ try:
 except Exception:
     pass
 '''
+
+INFLATER = FORGED_FRAME.format(what="a quarter of a GiB of zeros, deflated to a few hundred KiB",
+                               saved='{{"answer": torch.zeros(1 << 26)}}', compression="zipfile.ZIP_DEFLATED",
+                               pickle="data")
 
 DOUBLER = '''
 import sys
@@ -271,29 +278,9 @@ except Exception:
     pass
 '''
 
-DEEP_ERROR = '''
-import io, struct, sys, zipfile
-try:
-    import torch
-
-    def write_frame(stream, value):  # {{"error": [[[...]]]}}, 20,000 lists deep, written by hand
-        buffer = io.BytesIO()
-        torch.save({{"error": "x"}}, buffer)
-        packed = io.BytesIO()
-        with zipfile.ZipFile(buffer) as original, zipfile.ZipFile(packed, "w") as forged:
-            for member in original.infolist():
-                data = original.read(member.filename)
-                if member.filename.endswith("data.pkl"):
-                    data = b"\\x80\\x02}}X\\x05\\x00\\x00\\x00error" + b"]" * 20000 + b"a" * 19999 + b"s."
-                forged.writestr(member.filename, data)
-        data = packed.getvalue()
-        stream.write(struct.pack(">I", len(data)) + data)
-        stream.flush()
-
-    sys.modules["__main__"].write_frame = write_frame
-except Exception:
-    pass
-'''
+DEEP_ERROR = FORGED_FRAME.format(what='{{"error": [[[...]]]}}, 20,000 lists deep, written by hand',
+                                 saved='{{"error": "x"}}', compression="zipfile.ZIP_STORED",
+                                 pickle='b"\\x80\\x02}}X\\x05\\x00\\x00\\x00error" + b"]" * 20000 + b"a" * 19999 + b"s."')
 
 MAPPER = '''
 import mmap, os, time
