@@ -397,7 +397,7 @@ REACHING = ['import sys', 'from importlib import util', 'import questions', '__i
             'exec(open("x").read())', 'getattr(torch, "op" + "tim")', 'torch._C._EnableTorchFunction',
             'batches.gi_frame.f_locals', 'f.__globals__', 'torch.autograd.backward = None', 'os.sys.modules',
             'from torch.utils._python_dispatch import _disable_current_modes', 'torch.ops.aten.convolution',
-            'id(object())']
+            'id(object())', 'look = getattr']
 
 
 @pytest.mark.parametrize("line", REACHING)

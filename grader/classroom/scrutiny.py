@@ -56,15 +56,21 @@ class Place:
         return f"{self.module} line {self.line}: {self.what}"
 
 
+def _constant_lookups(tree: ast.AST) -> list[ast.Name]:
+    """The ``getattr`` and ``hasattr`` called with a name written out: the same as an attribute."""
+    return [node.func for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)]
+
+
 def _names(tree: ast.AST) -> list[tuple[int, str, ast.AST]]:
     """Every name the code looks up through something else: attributes, ``getattr``'s constant names,
     and what it imports, each with its line and node."""
-    found = []
+    found, lookups = [], {id(name) for name in _constant_lookups(tree)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             found.append((node.lineno, node.attr, node))
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("getattr", "hasattr") \
-                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+        elif isinstance(node, ast.Call) and id(node.func) in lookups:
             found.append((node.lineno, node.args[1].value, node))
         elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name, node) for alias in node.names]
@@ -82,13 +88,11 @@ def reaching(module: str, source: bytes) -> list[Place]:
     except (SyntaxError, ValueError):
         return []
     places = [Place(module, line, what) for line, what in _reaching_names(tree)]
-    imported = _imported(tree)
+    imported, named_lookups = _imported(tree), {id(node) for node in _constant_lookups(tree)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            name = node.func.id
-            dynamic = name in ("getattr", "hasattr") and not (len(node.args) >= 2 and isinstance(node.args[1], ast.Constant))
-            if name in REACHING_CALLS or dynamic:
-                places.append(Place(module, node.lineno, f"{name}()"))
+        if isinstance(node, ast.Name) and (node.id in REACHING_CALLS or (
+                node.id in ("getattr", "hasattr") and id(node) not in named_lookups)):
+            places.append(Place(module, node.lineno, f"{node.id}()"))  # called, or kept to call later
         elif isinstance(node, ast.Name) and node.id.startswith("__") and node.id not in ("__name__", "__file__"):
             places.append(Place(module, node.lineno, node.id))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
