@@ -1,18 +1,25 @@
-"""What the benchmarks share: the machine line, a warm data cache, and FLOP counting."""
+"""What the benchmarks share: the course's thread settings, the machine line, a warm data cache, FLOP counting.
+
+Every benchmark imports this module before PyTorch, so that it measures the course as a learner runs it.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from course.threads import configure_threads
 
-from solutions.data import prepare_mnist
-from solutions.device import select_device
-from solutions.errors import CourseError
-from solutions.model import CNN
+configure_threads()  # before PyTorch loads
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from solutions.data import prepare_mnist  # noqa: E402
+from solutions.device import select_device  # noqa: E402
+from solutions.errors import CourseError  # noqa: E402
+from solutions.model import CNN  # noqa: E402
 
 
 def describe_machine() -> str:

@@ -12,6 +12,9 @@ a compiled model's first-run compile time is printed apart from its epoch.
 
 from __future__ import annotations
 
+# First: importing _common sets how PyTorch's threads wait, before PyTorch loads.
+from _common import describe_machine, device_or_exit, training_flops_per_image, warm_up_data
+
 import argparse
 import contextlib
 import time
@@ -19,7 +22,6 @@ import time
 import torch
 from torch import nn
 
-from _common import describe_machine, device_or_exit, training_flops_per_image, warm_up_data
 from solutions.data import make_loaders
 from solutions.engine import train_one_epoch
 from solutions.recipes import FAST

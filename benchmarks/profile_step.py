@@ -10,13 +10,15 @@ backward, and its arithmetic rate.
 
 from __future__ import annotations
 
+# First: importing _common sets how PyTorch's threads wait, before PyTorch loads.
+from _common import describe_machine, device_or_exit, warm_up_data
+
 import argparse
 
 import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from _common import describe_machine, device_or_exit, warm_up_data
 from solutions.data import make_loaders
 from solutions.engine import train_one_epoch
 from solutions.recipes import FAST

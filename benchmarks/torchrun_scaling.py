@@ -11,6 +11,9 @@ cuda``, each process takes its own GPU, so N must not exceed the GPUs there are.
 
 from __future__ import annotations
 
+# First: importing _common sets how PyTorch's threads wait, before PyTorch loads.
+from _common import describe_machine, warm_up_data
+
 import argparse
 import re
 import subprocess
@@ -20,7 +23,6 @@ import time
 
 import torch
 
-from _common import describe_machine, warm_up_data
 
 FINISHED = re.compile(r"Finished in ([\d.]+) s: test accuracy ([\d.]+)%")
 

@@ -31,6 +31,10 @@ from latex2mathml.converter import convert as latex_to_mathml
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
+from course.threads import configure_threads
+
+configure_threads()  # the build may train the Look inside network: before PyTorch loads
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 HINTS = re.compile(r"^.*<!-- hints ex(\d+) -->$", re.MULTILINE)

@@ -42,6 +42,10 @@ SETUP = '''# The commands below (the cells that start with !) run from the cours
 import os
 from pathlib import Path
 
+from course.threads import configure_threads
+
+configure_threads()  # before PyTorch loads: its threads then share the cores with other programs (lesson 7)
+
 import solutions
 
 COURSE = Path(solutions.__file__).resolve().parent.parent

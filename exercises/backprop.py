@@ -50,9 +50,10 @@ def numerical_gradient(function: Callable[[torch.Tensor], torch.Tensor], input: 
                        eps: float = 1e-6) -> torch.Tensor:
     """The gradient of a scalar ``function`` at ``input`` by central differences, as ``gradcheck`` estimates it.
 
-    Each entry is nudged by ``±eps`` in turn: ``(f(x + eps) − f(x − eps)) / (2 eps)``.
-    ``input`` is put back exactly as it was. Use float64: in float32 the difference
-    of two nearly equal losses is mostly rounding error.
+    Each entry is nudged by ``±eps`` in turn: ``(f(x + eps) − f(x − eps)) / (2 eps)``,
+    and put back exactly as it was. ``input`` is used in the dtype it comes in, not
+    converted, and the gradient has its shape and dtype: pass a float64 ``input``, since
+    in float32 the difference of two nearly equal losses is mostly rounding error.
     """
     # Exercise 5: your code here (hints: python -m grader hint 5)
     raise NotImplementedError("Exercise 5 (Backpropagation by hand) is not started yet: write your code here. Read lessons/04-backpropagation-and-optimisers.md, then check it with: pytest exercises/ -m ex5")

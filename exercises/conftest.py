@@ -1,6 +1,10 @@
 """Loads the course grader (``grader/``) for the checks in this folder."""
 
-from grader.fixtures import (  # noqa: F401 - pytest finds fixtures by name
+from course.threads import configure_threads
+
+configure_threads()  # before the grader's fixtures load PyTorch
+
+from grader.fixtures import (  # noqa: E402, F401 - pytest finds fixtures by name
     _trained_reference,
     cpu,
     loss_fn,
@@ -9,7 +13,7 @@ from grader.fixtures import (  # noqa: F401 - pytest finds fixtures by name
     test_inputs,
     trained_reference,
 )
-from grader.plugin import (  # noqa: F401 - pytest finds hooks and fixtures by name
+from grader.plugin import (  # noqa: E402, F401 - pytest finds hooks and fixtures by name
     learner,
     pytest_addoption,
     pytest_collection_finish,

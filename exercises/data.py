@@ -4,29 +4,32 @@ The data location is, in order: an explicit ``data_dir`` (the ``--data-dir``
 option), the environment variable ``MNIST_COURSE_DATA``, else ``./data``. It may
 hold the four IDX files, gzipped or not, either directly or in torchvision's
 ``MNIST/raw/`` layout. Every file is checked against the md5 of its uncompressed
-content before it is used.
+content before it is used, and read straight into tensors (torchvision is not
+needed: importing it takes seconds).
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Union
 
 import torch
-from torch.utils.data import DataLoader, Subset
-from torchvision import datasets, transforms
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from course.options import DATA_ENV_VAR
 
 from .errors import CourseError
 
-DATA_ENV_VAR = "MNIST_COURSE_DATA"
 DEFAULT_DATA_DIR = Path("data")
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -36,6 +39,8 @@ RAW_MD5 = {
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
+MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")  # torchvision's
+DOWNLOAD_SECONDS = 60
 
 Pipeline = Literal["dataloader", "tensor"]
 Batches = Union[DataLoader, "TensorBatches"]
@@ -116,19 +121,40 @@ def _unpack(source: Path, target: Path) -> None:
 
 
 def _download(data_dir: Path, missing: list[str]) -> None:
-    """Download MNIST into ``data_dir``; on failure, remove the folders the attempt created."""
-    created = [folder for folder in (data_dir, data_dir / "MNIST", data_dir / "MNIST" / "raw") if not folder.exists()]
+    """Download the ``missing`` files, gzipped, into ``data_dir/MNIST/raw``; on failure, remove what was created."""
+    raw = data_dir / "MNIST" / "raw"
+    created = [folder for folder in (data_dir, data_dir / "MNIST", raw) if not folder.exists()]
     try:
-        datasets.MNIST(str(data_dir), train=True, download=True)
-    except Exception as error:  # noqa: BLE001 - any network failure means the same to the user
+        raw.mkdir(parents=True, exist_ok=True)
+        for name in missing:
+            _fetch(f"{name}.gz", raw / f"{name}.gz")
+    except OSError as error:  # any network or disk failure means the same to the user
         if created:
             shutil.rmtree(created[0], ignore_errors=True)
-        reason = " ".join(str(error).split())  # torchvision's message spans several lines
+        reason = " ".join(str(getattr(error, "reason", None) or error).split())
         raise CourseError(
             f"MNIST files missing from {data_dir}: {', '.join(missing)} (gzipped or not), "
             f"and downloading them failed ({reason}). Point --data-dir or the environment variable "
             f"{DATA_ENV_VAR} at a folder that holds them, e.g. export {DATA_ENV_VAR}=../shared/data/mnist"
         ) from error
+
+
+def _fetch(name: str, target: Path) -> None:
+    """Download ``name`` from the first mirror that has it to ``target``, all or nothing."""
+    failure: OSError | None = None
+    for mirror in MIRRORS:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(handle, "wb") as out, urllib.request.urlopen(mirror + name, timeout=DOWNLOAD_SECONDS) as stream:
+                shutil.copyfileobj(stream, out)
+            os.replace(temporary, target)
+            return
+        except OSError as error:
+            failure = error
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    raise failure or OSError(f"no mirror has {name}")
 
 
 def prepare_mnist(data_dir: str | os.PathLike | None = None, download: bool = True) -> Path:
@@ -180,17 +206,53 @@ def _unpack_into_cache(source: Path, target: Path, data_dir: Path) -> None:
         ) from None
 
 
+def read_idx(path: Path) -> torch.Tensor:
+    """The array in an uncompressed IDX file (MNIST's format: a magic number, the sizes, then the values)."""
+    content = path.read_bytes()
+    dimensions = content[3]
+    shape = [int.from_bytes(content[4 + 4 * axis : 8 + 4 * axis], "big") for axis in range(dimensions)]
+    return torch.frombuffer(bytearray(content[4 + 4 * dimensions :]), dtype=torch.uint8).view(shape)
+
+
+class MNISTSplit(Dataset):
+    """The training or test split: ``data`` as uint8 ``(N, 28, 28)``, ``targets`` as int64 ``(N,)``.
+
+    Indexing gives ``(image, label)`` as torchvision's MNIST does, the image passed
+    through ``transform`` if one is given.
+    """
+
+    def __init__(self, root: Path, train: bool, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        prefix = "train" if train else "t10k"
+        raw = root / "MNIST" / "raw"
+        self.data = read_idx(raw / f"{prefix}-images-idx3-ubyte")
+        self.targets = read_idx(raw / f"{prefix}-labels-idx1-ubyte").long()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = self.data[index]
+        return (self.transform(image) if self.transform else image), int(self.targets[index])
+
+
 def load_split(
-    train: bool, data_dir: str | os.PathLike | None = None, transform: transforms.Compose | None = None
-) -> datasets.MNIST:
-    """The training (``train=True``) or test split as a torchvision dataset."""
-    return datasets.MNIST(str(prepare_mnist(data_dir)), train=train, transform=transform)
+    train: bool, data_dir: str | os.PathLike | None = None,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> MNISTSplit:
+    """The training (``train=True``) or test split, verified."""
+    return MNISTSplit(prepare_mnist(data_dir), train=train, transform=transform)
 
 
 def to_model_input(pixels: torch.Tensor, normalize: bool) -> torch.Tensor:
     """uint8 images ``(N, 28, 28)`` to float ``(N, 1, 28, 28)`` in [0, 1], normalised if asked."""
     images = pixels.unsqueeze(1).float().div_(255)
     return images.sub_(MNIST_MEAN).div_(MNIST_STD) if normalize else images
+
+
+def _one_input(pixels: torch.Tensor, normalize: bool) -> torch.Tensor:
+    """One uint8 ``(28, 28)`` image as a ``(1, 28, 28)`` input: what the notebook's ``ToTensor`` and ``Normalize`` give."""
+    return to_model_input(pixels.unsqueeze(0), normalize)[0]
 
 
 def match_input_scale(images: torch.Tensor, normalized: bool) -> torch.Tensor:
@@ -258,10 +320,7 @@ def tensor_batches(
 def _dataloader(
     train: bool, data_dir, device: torch.device, normalize: bool, batch_size: int, seed: int, limit: int | None
 ) -> DataLoader:
-    steps = [transforms.ToTensor()]
-    if normalize:
-        steps.append(transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)))
-    split = load_split(train, data_dir, transforms.Compose(steps))
+    split = load_split(train, data_dir, functools.partial(_one_input, normalize=normalize))
     dataset = Subset(split, range(min(limit, len(split)))) if limit is not None else split
     return DataLoader(
         dataset,

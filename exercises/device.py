@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from .errors import CourseError
+from course.options import DEVICE_CHOICES
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from .errors import CourseError
 
 
 def mps_available() -> bool:

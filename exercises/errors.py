@@ -1,9 +1,5 @@
-"""The one exception type the course raises for problems a user can fix."""
+"""The course's one error type, :class:`course.errors.CourseError`, where the parts import it from."""
 
+from course.errors import CourseError
 
-class CourseError(Exception):
-    """A problem with the user's input or set-up, with a message that says what to do.
-
-    The command line prints the message without a traceback; code and tests can
-    catch it like any other exception.
-    """
+__all__ = ["CourseError"]

@@ -23,11 +23,11 @@ def uniform_guess_loss(num_classes: int = 10) -> float:
 
 
 def loss_at_start(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, loss_fn: LossFunction) -> float:
-    """The loss of ``model`` on one batch as it is now, measured without changing or training it.
+    """The loss of ``model`` on one batch as it is now, measured without training it or changing its weights.
 
     Dropout is switched off (``model.eval()``) so that the number is the model's own,
-    not a random draw, and no computation graph is recorded. For an untrained
-    network it should be close to :func:`uniform_guess_loss`.
+    not a random draw; the model is left in eval mode. No computation graph is
+    recorded. For an untrained network it should be close to :func:`uniform_guess_loss`.
     """
     # Exercise 8: your code here (hints: python -m grader hint 8)
     raise NotImplementedError("Exercise 8 (Sanity checks before training) is not started yet: write your code here. Read lessons/05-training-loop-and-tensorboard.md, then check it with: pytest exercises/ -m ex8")

@@ -8,6 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader
 
 from grader.checks import expect
+from grader.diagnosis import agrees, likeliest
 from solutions.data import load_split
 
 pytestmark = pytest.mark.ex1
@@ -28,18 +29,20 @@ def uneven_batches(seed: int) -> list[torch.Tensor]:
 
 def which_statistics(batches: list[torch.Tensor], found: tuple[float, float]) -> str:
     """The hint for statistics that differ from the whole set's: the likeliest way they were computed."""
-    means = torch.stack([batch.mean() for batch in batches])
-    stds = torch.stack([batch.std(correction=0) for batch in batches])
-    sizes = torch.tensor([float(batch.numel()) for batch in batches])
-    within_batches = ((stds.square() * sizes).sum() / sizes.sum()).sqrt().item()
-    if abs(found[0] - means.mean().item()) < 1e-4:
-        return "batch_means"
-    if any(abs(found[1] - candidate) < 1e-4
-           for candidate in (stds.mean().item(), stds.square().mean().sqrt().item(), within_batches)):
-        return "pooled_std"
-    if found[1] == 0 and stds.max() > 0:
-        return "one_pass"
-    return "statistics"
+    pixels = torch.cat([batch.double().flatten() for batch in batches])
+    means = torch.stack([batch.double().mean() for batch in batches])
+    stds = torch.stack([batch.double().std(correction=0) for batch in batches])
+    sizes = torch.tensor([float(batch.numel()) for batch in batches], dtype=torch.float64)
+    mean_of_squares = pixels.square().mean().item()
+    mistakes = [("batch_means", lambda: (means.mean().item(), None)),
+                *[("pooled_std", lambda std=std: (None, std)) for std in
+                  (stds.mean().item(), stds.square().mean().sqrt().item(),
+                   ((stds.square() * sizes).sum() / sizes.sum()).sqrt().item())],
+                ("population", lambda: (None, pixels.std(correction=1).item())),
+                ("variance_formula", lambda: (None, max(mean_of_squares - pixels.mean().item(), 0.0) ** 0.5)),
+                ("one_pass", lambda: (None, 0.0))]
+    return likeliest(found, mistakes, otherwise="statistics",
+                     same=lambda mine, theirs: agrees(mine, theirs, atol=1e-6, rtol=1e-4))
 
 
 def test_statistics_of_the_mnist_training_set(learner):
@@ -60,6 +63,16 @@ def test_batches_of_different_sizes_count_by_pixel(learner, seed):
     expect(found == expected, which_statistics(batches, found),
            f"mean {mean.item():.4f} and standard deviation {std.item():.4f} over all pixels",
            f"mean {found[0]:.4f} and standard deviation {found[1]:.4f}")
+
+
+def test_the_standard_deviation_is_the_populations(learner):
+    """the standard deviation divides by the number of pixels (correction=0), as Normalize's 0.3081 does"""
+    batches = [torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 3.0, 4.0]]), torch.tensor([[10.0]])]
+    std, mean = torch.std_mean(torch.cat(batches, dim=1), correction=0)
+    found = mean_and_std(learner, iter(batches))
+    expect(found == (pytest.approx(mean.item(), rel=1e-6), pytest.approx(std.item(), rel=1e-6)),
+           which_statistics(batches, found), f"mean {mean.item():.4f} and standard deviation {std.item():.4f} "
+           "for the 6 pixels 0, 1, 2, 3, 4, 10", f"mean {found[0]:.4f} and standard deviation {found[1]:.4f}")
 
 
 class TensorWatch(TorchDispatchMode):

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import expect, library_use
+from grader.diagnosis import agrees, likeliest, telling
 from grader.tracing import borrowed as library_borrowed
 
 pytestmark = pytest.mark.ex4
@@ -23,8 +24,19 @@ def cross_entropy(learner, scores, targets):
 
 
 def close(found, expected, tolerance=1e-5) -> bool:
-    return (isinstance(found, torch.Tensor) and found.shape == expected.shape
-            and torch.allclose(found.double(), expected.double(), atol=tolerance, rtol=tolerance))
+    return isinstance(found, torch.Tensor) and agrees(found.double(), expected.double(), tolerance, tolerance)
+
+
+def log_softmax_mistakes(scores: torch.Tensor, dim: int) -> list:
+    """The likeliest wrong log-softmaxes of ``scores``, each as the answer it gives."""
+    largest = scores.amax(dim=dim, keepdim=True)
+    return [*[("dim", lambda other=other: F.log_softmax(scores, dim=other))
+              for other in range(scores.dim()) if other != dim % scores.dim()],
+            ("log_of_softmax", lambda: F.softmax(scores, dim=dim)),
+            ("log_softmax_shift", lambda: scores - (scores - largest).exp().sum(dim=dim, keepdim=True).log()),
+            ("max_subtracted", lambda: scores - scores.exp().sum(dim=dim, keepdim=True).log()),
+            ("log_underflow", lambda: (scores - largest).exp().div((scores - largest).exp().sum(dim, keepdim=True)).log()),
+            ("max_per_row", lambda: (scores - scores.max()) - (scores - scores.max()).exp().sum(dim, keepdim=True).log())]
 
 
 @pytest.mark.parametrize("shape, dim", [((5, 10), 1), ((4, 7), -1), ((6, 3), 0), ((2, 3, 4), 1)], ids=str)
@@ -35,26 +47,33 @@ def test_log_softmax_equals_torchs(learner, shape, dim):
     found = log_softmax(learner, scores, dim)
     if close(found, expected):
         return
-    other_dims = [F.log_softmax(scores, dim=other) for other in range(scores.dim()) if other != dim % scores.dim()]
-    hint = "dim" if any(close(found, candidate) for candidate in other_dims) else "log_softmax"
-    if close(found, F.softmax(scores, dim=dim)):
-        hint = "log_of_softmax"
-    expect(False, hint, f"F.log_softmax(scores, dim={dim})",
+    expect(False, likeliest(found, log_softmax_mistakes(scores, dim), otherwise="log_softmax", same=close),
+           f"F.log_softmax(scores, dim={dim})",
            found if not isinstance(found, torch.Tensor) else f"shape {tuple(found.shape)}, other values")
 
 
 def test_log_softmax_stays_finite_for_large_scores(learner):
     """log_softmax stays finite for scores of ±1000"""
     scores = torch.tensor([[1000.0, 0.0, -1000.0], [1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]])
+    expected = F.log_softmax(scores, dim=1)
     found = log_softmax(learner, scores, 1)
+    if close(found, expected, 1e-4):
+        return
     finite = isinstance(found, torch.Tensor) and bool(torch.isfinite(found).all())
     # exp(-1000) is 0 in floating point: the log of a softmax is then -inf although the max was subtracted
     underflow = isinstance(found, torch.Tensor) and bool((found.isfinite() | (found == -math.inf)).all())
-    expect(finite, "log_underflow" if underflow else "max_subtracted",
-           "finite log-probabilities such as [0, -1000, -2000]",
-           found.tolist() if isinstance(found, torch.Tensor) else found)
-    expect(close(found, F.log_softmax(scores, dim=1), 1e-4), "log_softmax",
-           "F.log_softmax's values", found.tolist())
+    otherwise = "log_softmax" if finite else "log_underflow" if underflow else "max_subtracted"
+    rows = torch.arange(len(scores)).view(-1, 1)
+    note = telling(found, expected, [(f"row {row + 1}, {scores[row].int().tolist()},", rows == row)
+                                     for row in range(len(scores))], atol=1e-4)
+    expect(False, likeliest(found, log_softmax_mistakes(scores, 1), otherwise, same=close),
+           f"finite log-probabilities: {rounded(expected)}",
+           f"{rounded(found) if isinstance(found, torch.Tensor) else found}{note}")
+
+
+def rounded(values: torch.Tensor) -> list:
+    """``values`` as nested lists of numbers with four significant digits, for a message."""
+    return [rounded(row) for row in values] if values.dim() else float(f"{values.item():.4g}")
 
 
 @pytest.mark.parametrize("batch, classes", [(8, 10), (5, 3), (1, 10), (64, 10)], ids=str)
@@ -68,15 +87,15 @@ def test_cross_entropy_equals_torchs(learner, batch, classes):
     found_value = scalar(found)
     if found_value is not None and math.isclose(found_value, expected.item(), rel_tol=1e-5, abs_tol=1e-6):
         return
-    if found_value is not None and batch > 1 and math.isclose(found_value, batch * expected.item(), rel_tol=1e-5):
-        hint = "mean"
-    elif found_value is not None and math.isclose(found_value, -expected.item(), rel_tol=1e-5):
-        hint = "sign"
-    elif isinstance(found, torch.Tensor) and found.numel() == batch and batch > 1:
-        hint = "mean"
-    else:
-        hint = "cross_entropy"
-    expect(False, hint, f"F.cross_entropy's loss {expected.item():.4f} (a scalar)",
+    log_probabilities = F.log_softmax(scores, dim=1)
+    mistakes = [("mean", lambda: F.cross_entropy(scores, targets, reduction="sum").item()),
+                ("mean", lambda: F.cross_entropy(scores, targets, reduction="none")),
+                ("sign", lambda: -expected.item()),
+                ("right_class", lambda: -log_probabilities[:, targets].mean().item()),
+                ("right_class", lambda: -log_probabilities[:, targets].mean(dim=0)),
+                ("right_class", lambda: -log_probabilities.mean().item())]
+    expect(False, likeliest(found, mistakes, otherwise="cross_entropy"),
+           f"F.cross_entropy's loss {expected.item():.4f} (a scalar)",
            found_value if found_value is not None else describe(found))
 
 

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import expect, library_use
+from grader.diagnosis import agrees, likeliest
 
 pytestmark = pytest.mark.ex5
 
@@ -76,9 +77,8 @@ def test_output_layer_gradients(learner, seed):
     _, found = learner_gradients(learner, inputs, targets, weights)
 
     def hint_for(name, gradient):
-        if torch.allclose(gradient.double(), expected[name] * len(targets), atol=1e-8):
-            return "batch_mean"
-        return "p_minus_y"
+        return likeliest(gradient.double(), [("batch_mean", lambda: expected[name] * len(targets))], "p_minus_y",
+                         same=lambda mine, theirs: torch.allclose(mine, theirs, atol=1e-8))
 
     check_gradients(found, expected, ("w2", "b2"), hint_for)
 
@@ -92,11 +92,9 @@ def test_hidden_layer_gradients(learner, seed):
     _, found = learner_gradients(learner, inputs, targets, weights)
 
     def hint_for(name, gradient):
-        if torch.allclose(gradient.double(), unmasked[name], atol=1e-8):
-            return "relu_mask"
-        if torch.allclose(gradient.double(), expected[name] * len(targets), atol=1e-8):
-            return "batch_mean"
-        return "hidden_gradients"
+        mistakes = [("relu_mask", lambda: unmasked[name]), ("batch_mean", lambda: expected[name] * len(targets))]
+        return likeliest(gradient.double(), mistakes, "hidden_gradients",
+                         same=lambda mine, theirs: torch.allclose(mine, theirs, atol=1e-8))
 
     check_gradients(found, expected, ("w1", "b1"), hint_for)
 
@@ -113,6 +111,44 @@ def test_gradients_are_computed_by_hand(learner):
 def smooth_function(point: torch.Tensor) -> torch.Tensor:
     """A curved scalar function, where a one-sided difference is visibly less accurate than a central one."""
     return (point.sin() * point.square()).sum() + point.prod().exp()
+
+
+def differences(function, point: torch.Tensor, eps: float, forward: float = 1.0, backward: float = 1.0,
+                divisor: float = 2.0) -> torch.Tensor:
+    """(f(x + forward·eps) - f(x - backward·eps)) / (divisor·eps) for each entry in turn: central differences
+    by default, and with other settings the likeliest mistakes (one-sided, divided by eps)."""
+    gradient = torch.zeros_like(point)
+    for index in range(point.numel()):
+        nudge = torch.zeros_like(point)
+        nudge.view(-1)[index] = eps
+        above, below = function(point + forward * nudge), function(point - backward * nudge)
+        gradient.view(-1)[index] = (float(above) - float(below)) / (divisor * eps)
+    return gradient
+
+
+EPS_TRIED = [10.0**-power for power in range(1, 10)]  # the eps a learner may have typed in instead of the one given
+
+
+def numerical_mistakes(point: torch.Tensor, eps: float) -> list:
+    """The likeliest wrong numerical gradients at ``point`` for this ``eps``, each as the answer it gives."""
+    return [("central", lambda: differences(smooth_function, point, eps, backward=0.0, divisor=1.0)),
+            ("central", lambda: differences(smooth_function, point, eps, forward=0.0, divisor=1.0)),
+            ("two_eps", lambda: differences(smooth_function, point, eps, divisor=1.0)),
+            ("two_eps", lambda: differences(smooth_function, point, eps, divisor=4.0)),
+            *[("eps_given", lambda other=other: differences(smooth_function, point, other))
+              for other in EPS_TRIED if other != eps]]
+
+
+def same_differences(found, expected) -> bool:
+    return isinstance(found, torch.Tensor) and agrees(found.double(), expected, atol=1e-9, rtol=1e-7)
+
+
+def eps_used(found, point: torch.Tensor) -> str:
+    """``"what eps=0.01 gives"`` when ``found`` is central differences of :func:`smooth_function` at a typed-in eps."""
+    for eps in EPS_TRIED:
+        if same_differences(found, differences(smooth_function, point, eps)):
+            return f"what eps={eps:g} gives"
+    return "other values"
 
 
 @pytest.mark.parametrize("shape", [(3,), (2, 3)], ids=str)
@@ -132,16 +168,26 @@ def test_numerical_gradient_equals_autograds(learner, shape):
     tolerance = 1e-7 if found.dtype == torch.float64 else 2e-6  # float32 holds about 7 digits
     if error <= tolerance:
         return
-    if torch.allclose(found.double(), leaf.grad / 2, atol=1e-6) or torch.allclose(found.double(), 2 * leaf.grad, atol=1e-6):
-        hint = "two_eps"
-    elif error < 1e-3 and found.dtype == torch.float64:
-        hint = "central"
-    elif found.dtype != torch.float64:
-        hint = "numerical_dtype"
-    else:
-        hint = "numerical"
+    otherwise = "numerical_dtype" if found.dtype != torch.float64 else "numerical"
+    hint = likeliest(found, numerical_mistakes(point, 1e-5), otherwise, same=same_differences)
+    typed_in = f", {eps_used(found, point)}" if hint == "eps_given" else ""
     expect(False, hint, f"autograd's gradient within {tolerance:g} (central differences, eps 1e-5)",
-           f"a largest difference of {error:.3g}")
+           f"a largest difference of {error:.3g}{typed_in}")
+
+
+def test_numerical_gradient_uses_the_eps_it_is_given(learner):
+    """numerical_gradient nudges by the eps it is given, and by 1e-6 when given none"""
+    point = torch.randn(2, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(4)) / 2
+    numerical_gradient = learner.get("backprop", "numerical_gradient")
+    with learner.running("numerical"):
+        large = numerical_gradient(smooth_function, point.clone(), eps=1e-2)
+        by_default, spelled_out = numerical_gradient(smooth_function, point.clone()), \
+            numerical_gradient(smooth_function, point.clone(), eps=1e-6)
+    if not same_differences(large, differences(smooth_function, point, 1e-2)):
+        expect(False, likeliest(large, numerical_mistakes(point, 1e-2), "numerical", same=same_differences),
+               "with eps=0.01, the central differences 0.01 apart on each side", eps_used(large, point))
+    expect(agrees(by_default, spelled_out, atol=0, rtol=0), "default_eps",
+           "without eps, what eps=1e-06 gives (the signature's default)", eps_used(by_default, point))
 
 
 def test_numerical_gradient_puts_the_input_back(learner):

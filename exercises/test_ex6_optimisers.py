@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from grader.checks import expect, library_use
+from grader.diagnosis import agrees, likeliest
 from grader.tracing import borrowed as library_borrowed
 
 pytestmark = pytest.mark.ex6
@@ -69,15 +70,25 @@ def test_sgd_equals_torchs(learner, lr):
            differs and f"a difference of {differs[1]:.3g} after step {differs[0]}")
 
 
+def like(found, make_optimizer, seed: int) -> bool:
+    """Whether ``found`` is the history of ``make_optimizer``'s steps from the same start (NaNs where it has them)."""
+    return agrees(found, run(make_optimizer, parameters(seed)))
+
+
 @pytest.mark.parametrize("momentum", [0.9, 0.5])
 def test_sgd_with_momentum_equals_torchs(learner, momentum):
     """SGD with momentum keeps torch.optim.SGD's running buffer"""
     found = learner_run(learner, "SGD", "momentum", seed=1, lr=0.05, momentum=momentum)
     differs = first_difference(found, reference_run(torch.optim.SGD, seed=1, lr=0.05, momentum=momentum))
-    hint = ("in_place" if never_moved(found, seed=1) else "momentum_first_step" if differs and differs[0] == 1
-            else "momentum")
-    expect(differs is None, hint, f"torch.optim.SGD(lr=0.05, momentum={momentum})'s parameters after each step",
-           differs and f"a difference of {differs[1]:.3g} after step {differs[0]}")
+    if differs is None:
+        return
+    mistakes = [("momentum_first_step", {"first": "damped"}), ("momentum_first_step", {"first": "zero", "damped": True}),
+                ("nesterov", {"nesterov": True}), ("momentum", {"moved_by": "gradient"})]
+    hint = "in_place" if never_moved(found, seed=1) else likeliest(
+        found, [(hint, lambda variant=variant: lambda params: SGDVariant(params, 0.05, momentum, **variant))
+                for hint, variant in mistakes], "momentum", same=lambda found, make: like(found, make, seed=1))
+    expect(False, hint, f"torch.optim.SGD(lr=0.05, momentum={momentum})'s parameters after each step",
+           f"a difference of {differs[1]:.3g} after step {differs[0]}")
 
 
 @pytest.mark.parametrize("settings", [{"lr": 0.01}, {"lr": 0.1, "betas": (0.8, 0.99)}, {"lr": 0.01, "eps": 1e-3}],
@@ -88,45 +99,72 @@ def test_adam_equals_torchs(learner, settings):
     differs = first_difference(found, reference_run(torch.optim.Adam, seed=2, **settings))
     if differs is None:
         return
-    def like(variant: dict) -> bool:
-        return first_difference(found, run(lambda params: AdamVariant(params, **settings, **variant), parameters(2))) is None
-
-    if never_moved(found, seed=2):
-        hint = "in_place"
-    elif like({"corrected": False}):
-        hint = "bias_correction"
-    elif like({"eps_inside": True}):
-        hint = "adam_eps"
-    else:
-        hint = "adam"
+    mistakes = [("bias_correction", {"corrected": ()}), ("bias_correction", {"corrected": ("v",)}),
+                ("bias_correction", {"corrected": ("m",)}), ("adam_eps", {"eps_inside": True}),
+                ("adam_square", {"squared": False})]
+    hint = "in_place" if never_moved(found, seed=2) else likeliest(
+        found, [(hint, lambda variant=variant: lambda params: AdamVariant(params, **settings, **variant))
+                for hint, variant in mistakes], "adam", same=lambda found, make: like(found, make, seed=2))
     expect(False, hint, f"torch.optim.Adam({', '.join(f'{k}={v}' for k, v in settings.items())})'s parameters "
            "after each step", f"a difference of {differs[1]:.3g} after step {differs[0]}")
 
 
-class AdamVariant:
-    """Adam with one of the likeliest mistakes (no bias correction, eps under the square root), to recognise it."""
+class Variant:
+    """An optimiser written with one of the likeliest mistakes, to recognise a learner's steps by it."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, corrected=True, eps_inside=False):
-        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
-        self.corrected, self.eps_inside, self.steps = corrected, eps_inside, 0
-        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    def __init__(self, params) -> None:
+        self.params = params
+        self.state = [{} for _ in params]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for parameter in self.params:
             parameter.grad = None
 
     @torch.no_grad()
-    def step(self):
-        self.steps += 1
-        beta1, beta2 = self.betas
-        for parameter, (mean, mean_of_squares) in zip(self.params, self.moments):
-            mean.mul_(beta1).add_((1 - beta1) * parameter.grad)
-            mean_of_squares.mul_(beta2).add_((1 - beta2) * parameter.grad.square())
-            m, v = mean, mean_of_squares
-            if self.corrected:
-                m, v = m / (1 - beta1**self.steps), v / (1 - beta2**self.steps)
-            denominator = (v + self.eps).sqrt() if self.eps_inside else v.sqrt() + self.eps
-            parameter.sub_(self.lr * m / denominator)
+    def step(self) -> None:
+        for parameter, state in zip(self.params, self.state):
+            state["step"] = state.get("step", 0) + 1
+            parameter.sub_(self.change(parameter.grad, state))
+
+
+class SGDVariant(Variant):
+    """SGD with momentum whose buffer starts at the gradient, at (1 − momentum)·gradient (``first="damped"``) or
+    at zero; ``damped`` adds (1 − momentum)·gradient each step; Nesterov's look-ahead; moved by the gradient."""
+
+    def __init__(self, params, lr, momentum, first="gradient", damped=False, nesterov=False, moved_by="buffer"):
+        super().__init__(params)
+        self.lr, self.momentum, self.first, self.damped, self.nesterov = lr, momentum, first, damped, nesterov
+        self.moved_by = moved_by
+
+    def change(self, gradient, state):
+        added = (1 - self.momentum) * gradient if self.damped else gradient
+        if "buffer" in state:
+            state["buffer"] = self.momentum * state["buffer"] + added
+        else:
+            state["buffer"] = {"gradient": gradient.clone(), "damped": (1 - self.momentum) * gradient,
+                               "zero": added}[self.first]
+        direction = gradient + self.momentum * state["buffer"] if self.nesterov else state["buffer"]
+        return self.lr * (gradient if self.moved_by == "gradient" else direction)
+
+
+class AdamVariant(Variant):
+    """Adam correcting only the running means named in ``corrected``, with eps under the square root
+    (``eps_inside``), or averaging the gradients instead of their squares (``squared=False``)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, corrected=("m", "v"), eps_inside=False,
+                 squared=True):
+        super().__init__(params)
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.corrected, self.eps_inside, self.squared = corrected, eps_inside, squared
+
+    def change(self, gradient, state):
+        beta1, beta2, t = *self.betas, state["step"]
+        m = state["m"] = beta1 * state.get("m", 0) + (1 - beta1) * gradient
+        v = state["v"] = beta2 * state.get("v", 0) + (1 - beta2) * (gradient.square() if self.squared else gradient)
+        m = m / (1 - beta1**t) if "m" in self.corrected else m
+        v = v / (1 - beta2**t) if "v" in self.corrected else v
+        denominator = (v + self.eps).sqrt() if self.eps_inside else v.sqrt() + self.eps
+        return self.lr * m / denominator
 
 
 def test_parameters_without_gradients_stay(learner):

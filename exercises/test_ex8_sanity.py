@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from grader.checks import expect
+from grader.diagnosis import likeliest
 from solutions.model import CNN
 
 
@@ -64,12 +65,30 @@ def overfit(target, model, one_batch, loss_fn, steps: int = 12, lr: float = 3e-3
     return target.get("sanity", "overfit_one_batch")(model, images, labels, loss_fn, optimizer, steps)
 
 
+def overfit_mistaken(model, one_batch, loss_fn, train: bool = True, zero_grad: bool = True, one_optimizer: bool = True,
+                     steps: int = 12, lr: float = 3e-3) -> list[float]:
+    """The losses :func:`overfit` records when the loop leaves out model.train() or zero_grad, or makes a new
+    optimiser at every step: the likeliest mistakes, to recognise a learner's losses by them."""
+    images, labels = one_batch
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    torch.manual_seed(1)
+    model.train(train or model.training)
+    losses = []
+    for _ in range(steps):
+        optimizer = optimizer if one_optimizer else torch.optim.Adam(model.parameters(), lr=lr)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
 def test_overfit_one_batch_trains_like_lesson_5s_loop(learner, reference, one_batch, loss_fn):
     """overfit_one_batch trains on the batch and returns the loss before each step"""
     model = fresh_model(conv_dropout=0.2, fc_dropout=0.2).eval()
-    images, labels = one_batch
-    with torch.no_grad():
-        first_without_dropout = loss_fn(model(images), labels).item()
+    start = copy.deepcopy(model)
     expected = overfit(reference, copy.deepcopy(model), one_batch, loss_fn)
     with learner.running("overfit"):
         found = overfit(learner, model, one_batch, loss_fn)
@@ -80,14 +99,18 @@ def test_overfit_one_batch_trains_like_lesson_5s_loop(learner, reference, one_ba
            sorted({type(loss).__name__ for loss in found}))
     if all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6) for a, b in zip(found, expected)):
         return
-    if math.isclose(found[0], first_without_dropout, rel_tol=1e-5):
-        hint = "overfit_train_mode"
-    elif not math.isclose(found[0], expected[0], rel_tol=1e-4):
-        hint = "overfit_first"
-    else:
-        hint = "overfit_loop"
+    mistakes = [(hint, lambda mistake=mistake: overfit_mistaken(copy.deepcopy(start), one_batch, loss_fn, **mistake))
+                for hint, mistake in (("overfit_train_mode", {"train": False}), ("overfit_loop", {"zero_grad": False}),
+                                      ("overfit_one_optimiser", {"one_optimizer": False}))]
+    otherwise = "overfit_first" if not math.isclose(found[0], expected[0], rel_tol=1e-4) else "overfit"
+    hint = likeliest(found, mistakes, otherwise,
+                     same=lambda mine, theirs: all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
+                                                   for a, b in zip(mine, theirs)))
+    parting = next(step for step, (a, b) in enumerate(zip(found, expected), start=1)
+                   if not math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6))
     shown = ", ".join(f"{loss:.3f}" for loss in expected[:4])
-    expect(False, hint, f"the losses {shown}, …", ", ".join(f"{loss:.3f}" for loss in found[:4]) + ", …")
+    expect(False, hint, f"the losses {shown}, …",
+           ", ".join(f"{loss:.3f}" for loss in found[:4]) + f", … (first different at step {parting})")
 
 
 def test_overfitting_one_batch_reaches_near_zero(learner, one_batch, loss_fn):

@@ -16,13 +16,16 @@ from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
+from course.options import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name
+from course.threads import share_cores
+
 from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
 from .data import Loaders, make_loaders
 from .distributed import Processes, start_epoch
 from .engine import Evaluation, StepCallback, evaluate, train_one_epoch
 from .errors import CourseError
 from .model import CNN
-from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name, log_test_epoch, log_train_step, open_writer
+from .monitor import log_test_epoch, log_train_step, open_writer
 from .recipes import RECIPES, Recipe
 from .writes import check_folder
 
@@ -228,7 +231,8 @@ def _step_callback(
     epoch: int, steps: int, guard: DivergenceGuard, scheduler: LRScheduler | None, writer: SummaryWriter | None,
     bar: tqdm, processes: Processes,
 ) -> StepCallback:
-    """What happens after each optimiser step: guard, schedule, log and show the loss, averaged over the processes."""
+    """What happens after each optimiser step: guard, schedule, log and show the loss (averaged over the
+    processes), and fit PyTorch's threads to the cores other programs leave free."""
     def on_step(batch_index: int, loss: float) -> None:
         loss = processes.mean(loss)
         guard.check_step(loss, batch_index, epoch)
@@ -238,6 +242,7 @@ def _step_callback(
             log_train_step(writer, loss, epoch, batch_index, steps)
         bar.update()
         bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        share_cores()
     return on_step
 
 

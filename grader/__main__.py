@@ -22,13 +22,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from .autograder.cli import add_autograder_parser, autograder_command
+from course.threads import configure_threads
+
 from .catalog import EXERCISES, SOLUTIONS, exercise, exercises
-from .classroom.command import add_grade_parser, grade_command
 from .progress import load_hints_seen, save_hints_seen, state_folder
 from .stubs import generate, make_stub, out_of_sync, reset
 
 HINTS_SEEN = state_folder(EXERCISES) / "hints-seen.json"
+# The instructors' commands load PyTorch and the class-grading machinery, seconds a learner asking for a
+# hint should not wait: their parsers are built only when one of them is run.
+INSTRUCTOR_COMMANDS = {
+    "grade": "(instructors) grade a class's submissions, each in a sandbox",
+    "autograder": "(instructors) autograders for Gradescope and GitHub Classroom",
+}
 
 
 def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False) -> str:
@@ -36,13 +42,19 @@ def next_hint(number: int, seen_file: Path | None = None, show_all: bool = False
     seen_file = seen_file or HINTS_SEEN
     entry = exercise(number)
     seen = load_hints_seen(seen_file)
-    shown = len(entry.steps) if show_all else min(seen.get(entry.marker, 0) + 1, len(entry.steps))
-    seen[entry.marker] = max(shown, seen.get(entry.marker, 0))
+    seen_before = seen.get(entry.marker, 0)
+    shown = len(entry.steps) if show_all else min(seen_before + 1, len(entry.steps))
+    seen[entry.marker] = max(shown, seen_before)
     save_hints_seen(seen_file, seen)
     lines = [f"Exercise {number} · {entry.title} — hint {shown} of {len(entry.steps)}", ""]
     lines += [f"{step}. {text}" for step, text in enumerate(entry.steps[:shown], start=1)]
     if shown < len(entry.steps):
         lines += ["", f"Still stuck? Run it again for hint {shown + 1}."]
+    elif seen_before >= len(entry.steps) and not show_all:
+        lines += ["", (f"That was the last hint, shown again: there are {len(entry.steps)}. "
+                       f"python -m grader hint {number} --restart starts again from the first.")]
+    else:
+        lines += ["", "This is the last hint."]
     lines += ["", f"Read: {entry.reading}", f"Check: {entry.command}"]
     return "\n".join(lines)
 
@@ -138,7 +150,8 @@ def _end(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(instructors: bool = False) -> argparse.ArgumentParser:
+    """The parser of ``python -m grader``; the instructors' commands are parsed in full only if ``instructors``."""
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -156,17 +169,25 @@ def build_parser() -> argparse.ArgumentParser:
     generate_parser = commands.add_parser("generate", help="(instructors) write exercises/ from solutions/")
     generate_parser.add_argument("--force", action="store_true", help="overwrite files that have edits")
     generate_parser.add_argument("--check", action="store_true", help="only report what is out of sync")
-    add_grade_parser(commands)
-    add_autograder_parser(commands)
+    if instructors:
+        from .autograder.cli import add_autograder_parser
+        from .classroom.command import add_grade_parser
+
+        add_grade_parser(commands)
+        add_autograder_parser(commands)
+    else:
+        for name, summary in INSTRUCTOR_COMMANDS.items():
+            commands.add_parser(name, help=summary, add_help=False).add_argument("options", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_threads()  # before anything loads PyTorch
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["watch"] and not {"-h", "--help"} & set(argv):
         watch(argv[1:])  # everything after `watch` is pytest's, options included
         return 0
-    args = build_parser().parse_args(argv)
+    args = build_parser(instructors=bool(argv) and argv[0] in INSTRUCTOR_COMMANDS).parse_args(argv)
     if args.command == "hint":
         if args.restart:
             forget_hints(args.number)
@@ -180,8 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "watch":
         watch(args.pytest_arguments)
     elif args.command == "grade":
+        from .classroom.command import grade_command
+
         return grade_command(args)
     elif args.command == "autograder":
+        from .autograder.cli import autograder_command
+
         return autograder_command(args)
     elif args.check:
         problems = out_of_sync()

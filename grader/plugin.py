@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from course.threads import share_cores
+
 from .catalog import Exercise, exercises
 from .checks import CheckFailed, FollowsFrom, LearnerCodeBroken, Target, where_in
 from .clock import CheckTimedOut, seconds_within, time_limit
@@ -150,6 +152,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
+    share_cores()  # a check run beside other programs uses only the cores they leave free
     if exercise_of(item) is None:
         return (yield)
     with time_limit(time_limit_of(item)):

@@ -1,14 +1,11 @@
-"""Entry point for ``python -m solutions``: the command line, or the drawing pad for ``draw``."""
+"""Entry point for ``python -m solutions``: the command line (:mod:`.cli`)."""
 
 import sys
 
-try:
-    if sys.argv[1:2] == ["draw"]:
-        from .drawing_pad import main
+from course.threads import configure_threads
 
-        sys.exit(main(sys.argv[2:]))
-    from .cli import main
-except KeyboardInterrupt:  # Ctrl-C while PyTorch is still loading
-    sys.exit(130)
+configure_threads()  # before anything loads PyTorch
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())

@@ -61,9 +61,10 @@ def numerical_gradient(function: Callable[[torch.Tensor], torch.Tensor], input: 
                        eps: float = 1e-6) -> torch.Tensor:
     """The gradient of a scalar ``function`` at ``input`` by central differences, as ``gradcheck`` estimates it.
 
-    Each entry is nudged by ``±eps`` in turn: ``(f(x + eps) − f(x − eps)) / (2 eps)``.
-    ``input`` is put back exactly as it was. Use float64: in float32 the difference
-    of two nearly equal losses is mostly rounding error.
+    Each entry is nudged by ``±eps`` in turn: ``(f(x + eps) − f(x − eps)) / (2 eps)``,
+    and put back exactly as it was. ``input`` is used in the dtype it comes in, not
+    converted, and the gradient has its shape and dtype: pass a float64 ``input``, since
+    in float32 the difference of two nearly equal losses is mostly rounding error.
     """
     # BEGIN SOLUTION ex5
     gradient = torch.zeros_like(input)

@@ -1,6 +1,8 @@
-"""The instructor's command line: ``python -m solutions train|evaluate|predict|export``.
+"""The instructor's command line: ``python -m solutions train|evaluate|predict|export|draw``.
 
-Each command parses its options and calls the functions the tests call directly.
+This module parses the options and knows nothing of PyTorch, so that ``--help`` and a
+mistyped option answer at once; the commands themselves are in :mod:`.commands`, which
+loads PyTorch once the options are known to be good.
 """
 
 from __future__ import annotations
@@ -11,28 +13,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
-from .checkpoint import load_checkpoint
-from .data import DATA_ENV_VAR, load_split, match_input_scale, tensor_batches, to_model_input
-from .device import DEVICE_CHOICES, select_device
-from .distributed import Processes, joined, per_process_batch_size
-from .errors import CourseError
-from .export import export_weights
-from .inference import plot_prediction, predict
-from .monitor import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name
-from .preprocess import grayscale_pixels, load_image, prepare_drawing
-from .recipes import RECIPES, get_recipe
-from .report import collect_predictions, confusion_matrix, figure_path, per_class_accuracy, plot_confusion_matrix
-from .training import check_destinations, train
-from .unfinished import require_written
-from .writes import check_file, followed_link
+from course.errors import CourseError
+from course.options import (
+    DATA_ENV_VAR, DEFAULT_CHECKPOINT, DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, DEVICE_CHOICES, DRAWING_PAD_PORT, RECIPE_NAMES,
+    check_run_name, figure_path,
+)
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 60_000  # the whole training set
 MAX_SEED = 2**32 - 1
-TRAINING_MODULES = ("model.py", "engine.py", "monitor.py")  # the exercises a training run is made of
 
 
 def _whole_number(text: str, low: int, high: int) -> int:
@@ -58,6 +48,11 @@ def batch_size(text: str) -> int:
 def seed(text: str) -> int:
     """``--seed``: a whole number from 0 to 2**32 - 1."""
     return _whole_number(text, 0, MAX_SEED)
+
+
+def port(text: str) -> int:
+    """``--port``: a whole number from 1 to 65535."""
+    return _whole_number(text, 1, 65535)
 
 
 def val_split(text: str) -> int:
@@ -104,12 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m solutions``."""
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}", description=__doc__.splitlines()[0],
-        epilog=f"python -m {__package__} draw opens the drawing pad (see python -m {__package__} draw --help)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_parser = commands.add_parser("train", help="train the CNN on MNIST")
-    train_parser.add_argument("--recipe", choices=RECIPES, default="fast", help="training recipe (default: fast)")
+    train_parser.add_argument("--recipe", choices=RECIPE_NAMES, default="fast", help="training recipe (default: fast)")
     train_parser.add_argument("--epochs", type=epochs, help=f"number of epochs, 1 to {MAX_EPOCHS} (default: the recipe's)")
     train_parser.add_argument("--batch-size", type=batch_size,
                               help=f"training batch size, 1 to {MAX_BATCH_SIZE} (default: the recipe's)")
@@ -143,130 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser = commands.add_parser("export", help="write a checkpoint's weights for the website's Look inside page")
     export_parser.add_argument("--checkpoint", required=True, help="a checkpoint saved by train")
     export_parser.add_argument("--out", required=True, help="the weights file to write, e.g. weights.json")
+
+    draw_parser = commands.add_parser("draw", help="draw a digit in your browser and watch the network read it")
+    draw_parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+                             help="a checkpoint saved by train (default: %(default)s)")
+    draw_parser.add_argument("--port", type=port, default=DRAWING_PAD_PORT, help="port of the page (default: %(default)s)")
+    draw_parser.add_argument("--host", default="127.0.0.1",
+                             help="address to serve on (default: %(default)s, this computer only)")
+    draw_parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu", help="where to compute (default: cpu)")
     return parser
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """``train``: train with a recipe and report each epoch; under ``torchrun``, in every process it started."""
-    require_written("train", TRAINING_MODULES)
-    recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
-    with joined(args.device) as (processes, device):
-        say = print if processes.is_main else _silent  # the first process speaks for all
-        save = args.save or str(Path("checkpoints") / f"{args.run_name}.pt")
-        if followed_link(save) != Path(save):
-            save = str(followed_link(save))
-            say(f"note: --save {args.save} is a symbolic link; the checkpoint is written where it points, {save}",
-                file=sys.stderr)
-        check_destinations(save, args.log_dir, args.run_name, args.overwrite)
-        limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
-        if args.dry_run:
-            recipe = recipe.with_overrides(epochs=1)
-        try:
-            say(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed})"
-                f"{_shared_by(processes, recipe.batch_size)}.", flush=True)
-            result = train(
-                recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name, log_dir=args.log_dir,
-                save=save, overwrite=args.overwrite, val_split=args.val_split, processes=processes, **limits,
-            )
-        except KeyboardInterrupt:
-            kept = f"{save} is unchanged" if Path(save).exists() else "nothing was saved"
-            say(f"Interrupted while loading the data; {kept}.", file=sys.stderr)
-            return INTERRUPTED
-    if result.interrupted:
-        return INTERRUPTED
-    seconds = sum(epoch.seconds for epoch in result.epochs)
-    held_out = "test" if result.test is None else "validation"
-    say(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. "
-        f"Checkpoint: {result.checkpoint}")
-    return 0
-
-
-def _silent(*args: object, **kwargs: object) -> None:
-    """Where the lines of every training process but the first go."""
-
-
-def _shared_by(processes: Processes, batch_size: int) -> str:
-    """How the batches are shared, when several processes train together."""
-    if processes.world_size == 1:
-        return ""
-    share = per_process_batch_size(batch_size, processes.world_size)
-    return f" in {processes.world_size} processes, {share} images of each batch of {batch_size} per process"
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    """``evaluate``: overall and per-class accuracy, and optionally the confusion matrix."""
-    device = select_device(args.device)
-    if args.figure:
-        check_file(args.figure, "the figure", "--figure", example="figure.png")
-    model, metadata = load_checkpoint(args.checkpoint, device)
-    print(f"Evaluating {args.checkpoint} on the MNIST test set...", flush=True)
-    batches = tensor_batches(False, args.data_dir, device, normalize=metadata.get("normalize", True), batch_size=1000)
-    matrix = confusion_matrix(*collect_predictions(model, batches, device))
-    correct, total = int(matrix.trace()), int(matrix.sum())
-    print(f"Accuracy: {correct}/{total} ({100.0 * correct / total:.2f}%)")
-    for digit, accuracy in enumerate(per_class_accuracy(matrix).tolist()):
-        print(f"  digit {digit}: {accuracy:6.2f}%")
-    if args.figure:
-        print(f"Confusion matrix saved to {plot_confusion_matrix(matrix, args.figure)}")
-    return 0
-
-
-def run_predict(args: argparse.Namespace) -> int:
-    """``predict``: the digit and top probabilities of each image or of one test image."""
-    if not args.images and args.test_index is None:
-        raise CourseError("give image files to read, or --test-index N for an MNIST test image")
-    device = select_device(args.device)
-    if args.figure:
-        check_file(args.figure, "the figure", "--figure", example="figure.png")
-    model, metadata = load_checkpoint(args.checkpoint, device)
-    normalized = metadata.get("normalize", True)
-    inputs: list[tuple[str, torch.Tensor, torch.Tensor]] = []  # (name, original, model input)
-    if args.test_index is not None:
-        test_set = load_split(train=False, data_dir=args.data_dir)
-        if not 0 <= args.test_index < len(test_set):
-            raise CourseError(f"--test-index must be between 0 and {len(test_set) - 1}")
-        pixels = test_set.data[args.test_index : args.test_index + 1]
-        label = int(test_set.targets[args.test_index])
-        inputs.append((f"test image {args.test_index} (label {label})", pixels[0], to_model_input(pixels, normalized)[0]))
-    unread = 0
-    for path in args.images:  # every file is tried; the bad ones are reported and counted
-        try:
-            image = load_image(path, report=lambda note: print(note, file=sys.stderr))
-            prepared = match_input_scale(prepare_drawing(image), normalized)
-        except CourseError as error:
-            unread += 1
-            print(f"error: {error}" if str(path) in str(error) else f"error: {path}: {error}", file=sys.stderr)
-            continue
-        inputs.append((str(path), torch.from_numpy(grayscale_pixels(image)), prepared))
-    if inputs:
-        report_predictions(model, inputs, device, args.figure)
-    if unread:
-        raise CourseError(f"{unread} of {len(args.images)} image files could not be read (see above)")
-    return 0
-
-
-def report_predictions(model: torch.nn.Module, inputs: list[tuple[str, torch.Tensor, torch.Tensor]], device: torch.device,
-                       figure: str | None) -> None:
-    """Print the digit and top probabilities of each input; draw the first one's figure if asked."""
-    prediction = predict(model, torch.stack([model_input for _, _, model_input in inputs]), device)
-    for index, (name, _, _) in enumerate(inputs):
-        top = ", ".join(f"{digit}: {probability:.1%}" for digit, probability in prediction.top(index))
-        print(f"{name}: digit {int(prediction.digits[index])} (top: {top})")
-    if figure:
-        name, original, model_input = inputs[0]
-        plot_prediction(model_input, prediction.probabilities[0], figure, original=original)
-        print(f"Figure of {name} saved to {figure}")
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """``export``: the weights file the website's Look inside page reads."""
-    out = export_weights(args.checkpoint, args.out)
-    print(f"Weights of {args.checkpoint} written to {out} ({out.stat().st_size // 1024} KiB). "
-          "Open it on the course website's Look inside page with \"Use your own network\".")
-    return 0
-
-
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "export": run_export}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        from .commands import COMMANDS  # loads PyTorch
+
         return COMMANDS[args.command](args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)

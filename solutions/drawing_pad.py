@@ -17,13 +17,11 @@ images shown are deleted ten to twenty minutes later, and all of them when the p
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import io
 import os
 import signal
-import sys
 import tempfile
 import time
 import warnings
@@ -37,10 +35,9 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .checkpoint import load_checkpoint
 from .data import MNIST_MEAN, MNIST_STD, match_input_scale
-from .device import DEVICE_CHOICES, select_device
+from .device import select_device
 from .errors import CourseError
 from .inference import predict
-from .monitor import DEFAULT_RUN_NAME
 from .preprocess import (
     DEEP_MODES, DIGIT_BOX, INK_THRESHOLD, check_pixels, even_out_lighting, grayscale_pixels, load_image,
     prepare_drawing, reduce_to_working_size,
@@ -48,9 +45,7 @@ from .preprocess import (
 from .serving import BodyLimit, check_bindable, reach_note
 from .unfinished import require_written
 
-DEFAULT_CHECKPOINT = Path("checkpoints") / f"{DEFAULT_RUN_NAME}.pt"
 DRAWING_MODULES = ("model.py", "inference.py", "preprocess.py")  # the exercises the pad runs
-DEFAULT_PORT = 7860
 PANEL = 128  # pixels a side of each step in the strip
 CAPTION = 22  # pixels below each step for its caption
 CANVAS = 280  # pixels a side of the canvas, ten times MNIST's 28
@@ -309,36 +304,22 @@ def save_strip(strip: Image.Image, folder: str | os.PathLike) -> str:
     return path
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The options of ``python -m solutions draw``."""
-    parser = argparse.ArgumentParser(prog=f"python -m {__package__} draw", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
-                        help="a checkpoint saved by train (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port of the page (default: %(default)s)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to serve on (default: %(default)s, this computer only)")
-    parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu", help="where to compute (default: cpu)")
-    return parser
+def open_pad(checkpoint: str, port: int, host: str, device: str) -> int:
+    """Serve the drawing pad until Ctrl-C (``python -m solutions draw``, parsed by :mod:`.cli`).
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Open the drawing pad until Ctrl-C; a :class:`CourseError` is printed as ``error: ...`` with exit code 2."""
-    args = build_parser().parse_args(argv)
+    Raises:
+        CourseError: the pad's modules are stubs, the checkpoint cannot be read, or the port cannot be served.
+    """
     # Stopped by a service manager, even while starting: clean up as for Ctrl-C.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        if not 0 < args.port < 65536:
-            raise CourseError(f"--port must be between 1 and 65535, not {args.port}")
         require_written("draw", DRAWING_MODULES)
-        note = reach_note(args.host)
-        reader = DigitReader(args.checkpoint, select_device(args.device))
-        check_bindable(args.host, args.port)
+        note = reach_note(host)
+        reader = DigitReader(checkpoint, select_device(device))
+        check_bindable(host, port)
         with tempfile.TemporaryDirectory(prefix="drawing-pad-") as uploads:
             os.environ["GRADIO_TEMP_DIR"] = uploads  # uploads land here, and go when the pad stops
-            serve(reader, args.host, args.port, note)
-    except CourseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+            serve(reader, host, port, note)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
@@ -366,7 +347,7 @@ def serve(reader: DigitReader, host: str, port: int, note: str | None) -> None:
 
 
 def serve_until_interrupted(app) -> None:
-    """Keep the page served until Ctrl-C or a termination signal (see :func:`main`), then close the server."""
+    """Keep the page served until Ctrl-C or a termination signal (see :func:`open_pad`), then close the server."""
     try:
         while app.is_running:
             time.sleep(0.2)

@@ -6,33 +6,11 @@ Start TensorBoard with ``tensorboard --logdir runs`` and open the address it pri
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 
-from .errors import CourseError
-
-DEFAULT_LOG_DIR = Path("runs")
-DEFAULT_RUN_NAME = "cnn_experiment"
-RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}")
-
-
-def check_run_name(name: str) -> str:
-    """Return ``name`` if it is a plain run name: letters, digits, ``_ . + -``, no folders.
-
-    Run names become ``<log_dir>/<name>`` and ``checkpoints/<name>.pt``, so a name
-    such as ``../escape`` or ``/tmp/x`` would write outside those folders.
-
-    Raises:
-        CourseError: the name is empty, has a path separator, starts with a dot or a dash, or is too long.
-    """
-    if not RUN_NAME.fullmatch(name):
-        raise CourseError(
-            f"run name {name!r} is not a plain name: use up to 100 letters, digits, '_', '.', '+' or '-', "
-            "starting with a letter, digit or '_' (e.g. lr_0.01)"
-        )
-    return name
+from course.options import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME
 
 
 def open_writer(run_name: str = DEFAULT_RUN_NAME, log_dir: str | os.PathLike = DEFAULT_LOG_DIR) -> SummaryWriter:

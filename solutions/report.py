@@ -10,31 +10,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .errors import CourseError
-
 CLASSES = 10
-
-
-def figure_path(name: str | os.PathLike) -> Path:
-    """The file a figure called ``name`` is saved to: ``.png`` is added when there is no extension.
-
-    Raises:
-        CourseError: the extension is not a format matplotlib writes (``.png``, ``.pdf``, ``.svg``, ...).
-    """
-    path = Path(name)
-    if not path.name:
-        raise CourseError(f"figure {os.fspath(name)!r} needs a file name, such as confusion.png")
-    if path.is_dir():
-        return path  # refused where the destination is checked, with the folder named
-    if not path.suffix:
-        return path.with_name(f"{path.name}.png")
-    formats = Figure().canvas.get_supported_filetypes()
-    if path.suffix[1:].lower() not in formats:
-        raise CourseError(
-            f"cannot save a figure as {path.suffix!r}: use .png, or one of "
-            f"{', '.join('.' + extension for extension in sorted(formats) if extension != 'png')}"
-        )
-    return path
 
 
 def collect_predictions(

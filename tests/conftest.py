@@ -7,7 +7,12 @@ import signal
 from pathlib import Path
 
 import pytest
-import torch
+
+from course.threads import configure_threads
+
+configure_threads()  # before PyTorch loads: the suite's programs share 2 cores
+
+import torch  # noqa: E402
 
 from solutions.data import make_loaders, prepare_mnist
 from solutions.recipes import FAST

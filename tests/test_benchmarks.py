@@ -35,3 +35,14 @@ def test_a_missing_gpu_is_one_error_line(script: str) -> None:
     result = run_benchmark(script, "--device", "cuda")
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error:"), result.stderr
+
+
+def test_under_load_prints_each_pipeline_idle_and_loaded_against_idle() -> None:
+    result = run_benchmark("under_load.py", "--images", "300", "--loads", "idle", "one busy loop", "--no-checks")
+    assert result.returncode == 0, result.stderr
+    rows = re.findall(r"^training, (course|notebook) +pipeline, course's threads *, (idle|one busy loop) *: +(\d+) "
+                      r"images/s +([\d.]+)x idle$", result.stdout, flags=re.MULTILINE)
+    assert sorted((pipeline, load) for pipeline, load, _, _ in rows) == [
+        ("course", "idle"), ("course", "one busy loop"), ("notebook", "idle"), ("notebook", "one busy loop")], result.stdout
+    assert all(float(ratio) == 1.0 for _, load, _, ratio in rows if load == "idle")
+    assert all(int(rate) > 0 for _, _, rate, _ in rows)

@@ -92,14 +92,10 @@ def test_predict_reads_every_file_and_reports_each_bad_one(checkpoint_path, tmp_
 )
 def test_bad_input_exits_with_a_message_and_no_traceback(arguments, message, checkpoint_path, tmp_path, capsys,
                                                            monkeypatch):
-    real_mnist = data_module.datasets.MNIST
+    def offline(name, target):
+        raise OSError("no network")
 
-    def offline_mnist(*args, download=False, **kwargs):
-        if download:
-            raise RuntimeError("no network")
-        return real_mnist(*args, **kwargs)
-
-    monkeypatch.setattr(data_module.datasets, "MNIST", offline_mnist)
+    monkeypatch.setattr(data_module, "_fetch", offline)
     (tmp_path / "notes.png").write_text("not a picture")
     (tmp_path / "empty").mkdir()
     values = {"checkpoint": checkpoint_path, "not_an_image": tmp_path / "notes.png", "empty": tmp_path / "empty"}

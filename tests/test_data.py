@@ -85,10 +85,10 @@ def test_truncated_gzip_is_caught_and_nothing_half_written(shared_dir, tmp_path,
 
 
 def test_missing_files_offline_name_the_files_and_the_setting(tmp_path, isolated_cache, monkeypatch):
-    def offline(*args, **kwargs):
-        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+    def offline(name, target):
+        raise OSError(f"Error downloading {name}")
 
-    monkeypatch.setattr(data.datasets, "MNIST", offline)
+    monkeypatch.setattr(data, "_fetch", offline)
     with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as stream:
         stream.write(b"")
     with pytest.raises(CourseError) as error:

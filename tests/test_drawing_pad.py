@@ -18,7 +18,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from solutions.checkpoint import save_checkpoint
-from solutions.drawing_pad import STEP_TITLES, DigitReader, drawing_from, main, save_strip, step_strip
+from solutions.cli import main
+from solutions.drawing_pad import STEP_TITLES, DigitReader, drawing_from, save_strip, step_strip
 from solutions.errors import CourseError
 from tests.drawing_pad_browser import DIGITS, ROOT, answer, draw, free_port, open_pad, running_pad
 from tests.photos import write_all
@@ -79,10 +80,12 @@ def test_without_a_checkpoint_it_names_the_command_that_trains_one(tmp_path):
 
 
 def test_bad_options_exit_with_a_message(tmp_path, capsys):
-    assert main(["--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert main(["draw", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
     assert capsys.readouterr().err.startswith("error: no checkpoint at")
-    assert main(["--port", "70000"]) == 2
-    assert "--port must be between 1 and 65535" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["draw", "--port", "70000"])
+    assert exited.value.code == 2
+    assert "argument --port: must be a whole number from 1 to 65535, not '70000'" in capsys.readouterr().err
 
 
 def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
@@ -90,7 +93,7 @@ def test_a_taken_port_gives_a_clear_error(checkpoint, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        assert main(["--checkpoint", str(checkpoint), "--port", str(taken.getsockname()[1])]) == 2
+        assert main(["draw", "--checkpoint", str(checkpoint), "--port", str(taken.getsockname()[1])]) == 2
     assert "is taken by another program; choose another with --port N" in capsys.readouterr().err
 
 

@@ -64,10 +64,13 @@ def learner_tree(root: Path, edits: dict[str, str] | None = None, solved: bool =
     return folder
 
 
-def edit(module: str, old: str, new: str) -> dict[str, str]:
+def edit(module: str, old: str, new: str, *more: tuple[str, str]) -> dict[str, str]:
+    """``module`` of the reference with ``old`` replaced by ``new``, and each further pair of ``more`` likewise."""
     source = (SOLUTIONS / module).read_text()
-    assert source.count(old) == 1, f"{old!r} must occur once in solutions/{module}"
-    return {module: source.replace(old, new)}
+    for before, after in [(old, new), *more]:
+        assert source.count(before) == 1, f"{before!r} must occur once in solutions/{module}"
+        source = source.replace(before, after)
+    return {module: source}
 
 
 def grading_environment(one_thread: bool = True) -> dict[str, str]:
@@ -102,7 +105,7 @@ def failing_hints(report: dict, exercise: int) -> set[str]:
 CASES = {
     "reference": lambda root: (learner_tree(root), ()),
     "stubs": lambda root: (learner_tree(root, solved=False), ()),
-    **{f"mistake: {m.name}": (lambda root, m=m: (learner_tree(root, edit(m.module, m.old, m.new)), ("-m", f"ex{m.exercise}")))
+    **{f"mistake: {m.name}": (lambda root, m=m: (learner_tree(root, edit(m.module, m.old, m.new, *m.more)), ("-m", f"ex{m.exercise}")))
        for m in MISTAKES},
     **{f"variant: {name}": (lambda root, variant=variant: (learner_tree(root, {
         module: replace_blocks((SOLUTIONS / module).read_text(), bodies) for module, bodies in variant.items()}), ()))
@@ -197,6 +200,7 @@ def test_typical_mistakes_are_caught_with_the_right_hint(graded, mistake):
     assert report[f"ex{mistake.exercise}"]["status"].startswith("failing"), output[-3000:]
     assert mistake.hint in failing_hints(report, mistake.exercise), output[-3000:]
     assert entry.hint(mistake.hint).split(":")[0] in " ".join(output.split())
+    assert mistake.shows in " ".join(output.split()), output[-3000:]
 
 
 def test_the_catalogue_covers_every_exercise_with_a_stub():

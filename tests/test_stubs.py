@@ -127,7 +127,10 @@ def test_hints_come_in_steps_and_remember_how_far_you_got(tmp_path):
     assert "hint 1 of 3" in first and "2. " not in first and "Run it again for hint 2" in first
     second = next_hint(3, seen)
     assert "hint 2 of 3" in second and "1. " in second and "2. " in second
-    assert "hint 3 of 3" in next_hint(3, seen) and "hint 3 of 3" in next_hint(3, seen)
+    third, past_the_last = next_hint(3, seen), next_hint(3, seen)
+    assert "hint 3 of 3" in third and "This is the last hint." in third and "That was the last" not in third
+    assert "hint 3 of 3" in past_the_last and "That was the last hint, shown again: there are 3" in past_the_last
+    assert "--restart starts again from the first" in past_the_last and "Still stuck?" not in past_the_last
     assert "hint 1 of 3" in next_hint(7, seen)
     assert "hint 3 of 3" in next_hint(9, tmp_path / "other.json", show_all=True)
 

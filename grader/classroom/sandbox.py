@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+import course
 import solutions
 
 from .. import pretend, tracing
@@ -86,10 +87,13 @@ def python_roots() -> list[str]:
 
 
 def program_folder(workspace: Path) -> Path:
-    """The worker and its questions, copied once per class where the sandbox mounts them (the grader
-    itself is not mounted)."""
-    return _read_only_copies(workspace / "program", {Path(module.__file__).name: Path(module.__file__)
-                                                     for module in (worker, questions, tracing, pretend)})
+    """The worker and its questions, and the course's runtime package (``course``, which the exercises
+    import), copied once per class where the sandbox mounts them (the grader itself is not mounted)."""
+    folder = _read_only_copies(workspace / "program", {Path(module.__file__).name: Path(module.__file__)
+                                                       for module in (worker, questions, tracing, pretend)})
+    runtime = Path(course.__file__).parent
+    _read_only_copies(folder / "course", {path.name: path for path in sorted(runtime.glob("*.py"))})
+    return folder
 
 
 def network_folder(workspace: Path) -> Path:

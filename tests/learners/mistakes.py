@@ -10,6 +10,8 @@ class Mistake(NamedTuple):
     old: str
     new: str
     hint: str
+    shows: str = ""  # what else the message must say: what is telling about where the answer is wrong
+    more: tuple[tuple[str, str], ...] = ()  # further (old, new) edits of the same module
 
 
 MISTAKES = [
@@ -318,3 +320,96 @@ CONCEPT_MISTAKES = [
             "adam"),
 ]
 MISTAKES += CONCEPT_MISTAKES
+
+# issue 31: the concept exercises' cases that passed, or failed naming another mistake
+_FORMULA = "return (size + 2 * padding - kernel_size) // stride + 1"
+_OWN_COUNTS = (  # conv2d and max_pool2d counting their positions themselves, not with conv_output_size
+    (("    height = conv_output_size(images.shape[2], kernel_height, stride)\n"
+      "    width = conv_output_size(images.shape[3], kernel_width, stride)\n"),
+     ("    height = (images.shape[2] - kernel_height) // stride + 1\n"
+      "    width = (images.shape[3] - kernel_width) // stride + 1\n")),
+    (("    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
+      "    width = conv_output_size(input.shape[3], kernel_size, stride)\n"),
+     ("    height = (input.shape[2] - kernel_size) // stride + 1\n"
+      "    width = (input.shape[3] - kernel_size) // stride + 1\n")),
+)
+ISSUE_31 = [
+    Mistake("round() in a size formula nothing else uses", 2, "convolution.py", _FORMULA,
+            "return round((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding", more=_OWN_COUNTS),
+    Mistake("round() in the size formula conv2d uses", 2, "convolution.py", _FORMULA,
+            "return round((size + 2 * padding - kernel_size) / stride) + 1", "size_formula_used"),
+    Mistake("padded with ones", 2, "convolution.py",
+            "images = F.pad(input, (padding, padding, padding, padding))",
+            "images = F.pad(input, (padding, padding, padding, padding), value=1.0)", "padding",
+            shows="only the outputs whose window reaches into the padding differ"),
+    Mistake("the maximum of the absolute values", 2, "convolution.py",
+            "return torch.stack(windows).amax(dim=0)", "return torch.stack(windows).abs().amax(dim=0)", "pool_max"),
+    Mistake("one maximum for the whole tensor", 4, "losses.py",
+            "shifted = input - input.amax(dim=dim, keepdim=True)", "shifted = input - input.max()", "max_per_row",
+            shows="only row 3, [-1000, -1001, -999], differ"),
+    Mistake("eps hard-coded to 1e-2", 5, "backprop.py",
+            "            original = flat_input[index].item()\n",
+            "            original = flat_input[index].item()\n            eps = 1e-2\n", "eps_given"),
+    Mistake("a default eps of 1e-2", 5, "backprop.py", "eps: float = 1e-6", "eps: float = 1e-2", "default_eps",
+            shows="found: what eps=0.01 gives"),
+    Mistake("Nesterov momentum", 6, "optimisers.py",
+            '                direction = state["momentum_buffer"]\n',
+            '                direction = parameter.grad + self.momentum * state["momentum_buffer"]\n', "nesterov"),
+    Mistake("a new optimiser at every step", 8, "sanity.py", "        optimizer.zero_grad()\n",
+            "        optimizer = type(optimizer)(model.parameters(), **optimizer.defaults)\n"
+            "        optimizer.zero_grad()\n", "overfit_one_optimiser"),
+]
+# issue 31: wrong variations written before reading the diagnoses, as a new learner might write them
+MY_WRONG_VARIATIONS = [
+    Mistake("the sample's standard deviation", 1, "tensors.py",
+            "variance = max(total_of_squares / count - mean**2, 0.0)",
+            "variance = max(total_of_squares - count * mean**2, 0.0) / (count - 1)", "population"),
+    Mistake("the mean not squared in the variance", 1, "tensors.py",
+            "variance = max(total_of_squares / count - mean**2, 0.0)",
+            "variance = max(total_of_squares / count - mean, 0.0)", "variance_formula"),
+    Mistake("drop_last ignored", 1, "tensors.py",
+            "    full_batches, left_over = divmod(dataset_size, batch_size)\n"
+            "    return full_batches + (1 if left_over and not drop_last else 0)\n",
+            "    return -(-dataset_size // batch_size)\n", "drop_last"),
+    Mistake("ceil in the size formula", 2, "convolution.py", _FORMULA,
+            "return math.ceil((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding",
+            more=(("import torch\n", "import math\n\nimport torch\n"), *_OWN_COUNTS)),
+    Mistake("the stride forgotten along the columns", 2, "convolution.py",
+            "pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]",
+            "pixels = images[:, :, row : row + stride * height : stride, column : column + width]", "stride"),
+    Mistake("the bias added without a view", 2, "convolution.py",
+            "output += bias.view(1, -1, 1, 1)", "output += bias", "bias"),
+    Mistake("the kernel transposed", 2, "convolution.py",
+            "weight[:, :, row, column]", "weight[:, :, column, row]", "transposed_kernel"),
+    Mistake("pooling windows that hang over the edge", 2, "convolution.py",
+            "    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
+            "    width = conv_output_size(input.shape[3], kernel_size, stride)\n"
+            "    windows = [input[:, :, row : row + stride * height : stride, column : column + stride * width : stride]\n"
+            "               for row in range(kernel_size) for column in range(kernel_size)]\n"
+            "    return torch.stack(windows).amax(dim=0)\n",
+            "    rows, columns = range(0, input.shape[2], stride), range(0, input.shape[3], stride)\n"
+            "    return torch.stack([torch.stack([input[:, :, r : r + kernel_size, c : c + kernel_size].amax(dim=(2, 3))\n"
+            "                                     for c in columns], dim=-1) for r in rows], dim=-2)\n", "pool_shape"),
+    Mistake("a running maximum that starts at 0", 2, "convolution.py",
+            "    return torch.stack(windows).amax(dim=0)\n",
+            "    largest = torch.zeros_like(windows[0])\n    for window in windows:\n"
+            "        largest = torch.maximum(largest, window)\n    return largest\n", "pool",
+            shows="only the windows whose largest value is negative differ"),
+    Mistake("the max subtracted inside the exp only", 4, "losses.py",
+            "    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()\n",
+            "    return input - shifted.exp().sum(dim=dim, keepdim=True).log()\n", "log_softmax_shift"),
+    Mistake("every row's loss at every target", 4, "losses.py",
+            "right = log_probabilities[torch.arange(len(target)), target]", "right = log_probabilities[:, target]",
+            "right_class"),
+    Mistake("the momentum buffer kept but the gradient used", 6, "optimisers.py",
+            '                direction = state["momentum_buffer"]\n', "                direction = parameter.grad\n",
+            "momentum"),
+    Mistake("Adam averaging gradients, not their squares", 6, "optimisers.py",
+            "mean_of_squares.mul_(beta2).add_((1 - beta2) * gradient.square())",
+            "mean_of_squares.mul_(beta2).add_((1 - beta2) * gradient)", "adam_square"),
+    Mistake("Adam correcting v but not m", 6, "optimisers.py",
+            'corrected_mean = mean / (1 - beta1 ** state["step"])', "corrected_mean = mean", "bias_correction"),
+    Mistake("each loss measured after its step", 8, "sanity.py", "losses.append(loss.item())",
+            "losses.append(loss_fn(model(images), labels).item())", "overfit_first"),
+]
+MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS

@@ -471,6 +471,82 @@ LOOPS_AND_BUILDING_BLOCKS = {
     ],
 }
 
+# issue 31: right variations written another way than the reference, before reading the checks
+ANOTHER_ORDER = {
+    "tensors.py": [
+        None,
+        """\
+    if drop_last:
+        return dataset_size // batch_size
+    return -(-dataset_size // batch_size)  # ceiling division: a partial batch is a step too
+""",
+    ],
+    "convolution.py": [
+        None,
+        None,
+        """\
+    step = kernel_size if stride is None else stride
+    rows = (input.shape[2] - kernel_size) // step + 1
+    columns = (input.shape[3] - kernel_size) // step + 1
+    output = input.new_empty(input.shape[0], input.shape[1], rows, columns)
+    for i in range(rows):
+        for j in range(columns):
+            window = input[:, :, i * step : i * step + kernel_size, j * step : j * step + kernel_size]
+            output[:, :, i, j] = window.amax(dim=(2, 3))
+    return output
+""",
+    ],
+    "losses.py": [
+        """\
+    largest = input.max(dim=dim, keepdim=True).values
+    return input - largest - torch.log(torch.sum(torch.exp(input - largest), dim=dim, keepdim=True))
+""",
+        None,
+        None,
+    ],
+    "backprop.py": [
+        None,
+        """\
+    point = input.detach().clone()  # nudge a copy: the caller's tensor is never touched
+    flat = point.view(-1)
+    gradient = torch.empty_like(point)
+    for index in range(point.numel()):
+        original = flat[index].item()
+        flat[index] = original + eps
+        above = function(point).item()
+        flat[index] = original - eps
+        below = function(point).item()
+        flat[index] = original
+        gradient.view(-1)[index] = (above - below) / (2 * eps)
+    return gradient
+""",
+    ],
+    "optimisers.py": [
+        """\
+            # a buffer that starts at zero holds the gradient itself after the first step, as torch's does
+            buffer = state.setdefault("momentum_buffer", torch.zeros_like(parameter))
+            buffer.mul_(self.momentum).add_(parameter.grad)
+            parameter.sub_(self.lr * buffer)
+""",
+        None,
+    ],
+    "sanity.py": [
+        None,
+        """\
+    model.train()
+    optimizer.zero_grad()
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(images), labels)
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        model.zero_grad()  # the model's parameters are the optimiser's: cleared for the next step
+    return losses
+""",
+    ],
+}
+
 VARIANTS = {
     "zero_grad after the step": ZERO_GRAD_AFTER_STEP,
     "nn.Sequential style": SEQUENTIAL,
@@ -482,4 +558,5 @@ VARIANTS = {
     "preprocessing exactly as the hints say": AS_THE_HINTS_SAY,
     "evaluate with F.cross_entropy, predict on the model's own device": OWN_LOSS_AND_MODEL_DEVICE,
     "concept exercises with loops and other building blocks": LOOPS_AND_BUILDING_BLOCKS,
+    "concept exercises in another order of operations": ANOTHER_ORDER,
 }
