@@ -23,8 +23,8 @@ from .submission import Outcome
 #: Where everything lives, /autograder on Gradescope; tests point it at a copy of that layout.
 ROOT_ENV_VAR = "MNIST_COURSE_AUTOGRADER_ROOT"
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
-#: The parts of the course the autograder needs: the grader, the reference, the released exercises.
-COURSE_PARTS = ("pyproject.toml", "README.md", "LICENSE", "grader", "solutions", "exercises")
+#: The parts of the course the autograder needs: the runtime, the grader, the reference, the released exercises.
+COURSE_PARTS = ("pyproject.toml", "README.md", "LICENSE", "course", "grader", "solutions", "exercises")
 EXECUTABLE = 0o100755 << 16  # a zip member's Unix mode: a regular file anyone may run
 
 SETUP_SH = """\
