@@ -162,8 +162,8 @@ def test_the_zip_holds_gradescope_scripts_at_its_root_the_course_and_mnist(autog
     for script in ("setup.sh", "run_autograder"):
         assert stat.S_IMODE(members[script].external_attr >> 16) == 0o755
     names = set(members)
-    assert {"course/pyproject.toml", "course/grader/exercises.toml", "course/exercises/conftest.py", "course/course/threads.py",
-            "course/solutions/model.py", "data/MNIST/raw/train-images-idx3-ubyte"} <= names
+    assert {"course/pyproject.toml", "course/grader/exercises.toml", "course/exercises/conftest.py",
+            "course/course/threads.py", "course/solutions/model.py", "data/MNIST/raw/train-images-idx3-ubyte"} <= names
     assert not [name for name in names if "__pycache__" in name or "/." in name or name.startswith("course/tests/")]
     assert "--points ex1=10 ex2=10 ex3=20 " in run_autograder
 
