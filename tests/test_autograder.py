@@ -26,9 +26,11 @@ import torchvision
 from grader.autograder import github_classroom, gradescope
 from grader.autograder.scoring import NOT_GRADED, points_per_exercise, score_checks, shares, total
 from grader.autograder.submission import Outcome
-from grader.catalog import REPO, exercises
+from grader.catalog import REPO, SOLUTIONS, exercises
 from grader.classroom import Grade, Verdict
+from grader.stubs import make_stub
 from solutions.errors import CourseError
+from tests.learners.attacks import DEEP_ERROR, corrupt_deflate
 from tests.test_grader import learner_tree
 from tests.test_grading import solved, zip_folder
 
@@ -161,7 +163,7 @@ def test_the_zip_holds_gradescope_scripts_at_its_root_the_course_and_mnist(autog
         assert stat.S_IMODE(members[script].external_attr >> 16) == 0o755
     names = set(members)
     assert {"course/pyproject.toml", "course/grader/exercises.toml", "course/exercises/conftest.py",
-            "course/solutions/model.py", "data/MNIST/raw/train-images-idx3-ubyte"} <= names
+            "course/course/threads.py", "course/solutions/model.py", "data/MNIST/raw/train-images-idx3-ubyte"} <= names
     assert not [name for name in names if "__pycache__" in name or "/." in name or name.startswith("course/tests/")]
     assert "--points ex1=10 ex2=10 ex3=20 " in run_autograder
 
@@ -219,10 +221,17 @@ def learner(root: Path, name: str) -> Path:
 
 
 def submissions(root: Path) -> dict[str, Path]:
-    """The three learners, each as Gradescope may hand them over: the files, a repository, a zip."""
+    """The three learners, each as Gradescope may hand them over: the files, a repository, a zip; and two
+    hostile ones: a zip that breaks the reader, and answers that would break the grader."""
+    corrupt = root / "corrupt" / "corrupt.zip"
+    corrupt.parent.mkdir(parents=True)
+    corrupt_deflate(corrupt, "model.py")
+    deep_error = {"preprocess.py": make_stub((SOLUTIONS / "preprocess.py").read_text()) + DEEP_ERROR.format()}
     return {"honest": learner(root / "honest", "honest"),
             "stubs": learner(root / "stubs", "stubs").parent,
-            "partial": zip_folder(learner(root / "partial", "partial"), root / "partial.zip", "exercises")}
+            "partial": zip_folder(learner(root / "partial", "partial"), root / "partial.zip", "exercises"),
+            "corrupt": corrupt,
+            "deep-error": learner_tree(root / "deep-error", deep_error, solved=False)}
 
 
 def gradescope_layout(root: Path, autograder: Path, submission: Path) -> Path:
@@ -277,11 +286,16 @@ def gradescope_results(tmp_path_factory, autograder_zip, learners) -> dict[str, 
 def test_gradescope_gives_full_marks_zero_and_partial_marks(gradescope_results):
     maximum = FULL_MARKS + 10  # exported with ex3=20
     scores = {name: results["score"] for name, results in gradescope_results.items()}
-    assert scores == {"honest": maximum, "stubs": 0, "partial": PARTIAL_MARKS + 10}
+    assert scores == {"honest": maximum, "stubs": 0, "partial": PARTIAL_MARKS + 10, "corrupt": 0, "deep-error": 0}
     for results in gradescope_results.values():
         jsonschema.validate(results, SCHEMA)
         assert round(sum(test["max_score"] for test in results["tests"]), 2) == maximum
         assert round(sum(test["score"] for test in results["tests"]), 2) == results["score"]
+
+
+def test_gradescope_reports_a_zip_it_cannot_read_and_answers_it_will_not_load(gradescope_results):
+    assert "cannot read the zip" in gradescope_results["corrupt"]["output"]
+    assert "not plain data" in gradescope_results["deep-error"]["output"]
 
 
 def test_gradescope_shows_hidden_checks_only_after_publishing(gradescope_results):

@@ -121,3 +121,17 @@ def test_the_instructors_page_counts_the_catalogue():
     assert re.search(r"mistakes\.py`, (\d+) entries", page)[1] == str(len(MISTAKES))
     words = {8: "Eight", 9: "Nine", 10: "Ten", 11: "Eleven", 12: "Twelve"}
     assert f"{words[len(VARIANTS)]} different correct" in page
+
+
+def test_the_instructors_page_quotes_the_limits_the_grader_applies():
+    from grader.catalog import REPO
+    from grader.classroom.asking import BUSY_THREADS, CROWDED_WATCHES, WATCH_SECONDS
+    from grader.classroom.worker import ADDRESS_SPACE_SLACK, MAX_DEPTH, MAX_ELEMENTS, MAX_ITEMS
+
+    page = " ".join((REPO / "docs" / "instructors.md").read_text().split())
+    assert f"more than {MAX_ITEMS:,} parts, {MAX_DEPTH} levels or a tensor of more than 2^{MAX_ELEMENTS.bit_length() - 1} " \
+           "elements" in page
+    assert f"{ADDRESS_SPACE_SLACK >> 30} GiB more for what the libraries map" in page
+    assert WATCH_SECONDS == 0.5 and "measured from outside every half second" in page
+    assert f"more than {BUSY_THREADS} threads running at once" in page
+    assert f"stopped when {CROWDED_WATCHES} measurements in a row see it" in page

@@ -25,10 +25,11 @@ import pytest
 from grader.__main__ import main
 from grader.catalog import SOLUTIONS, exercises
 from grader.classroom.processes import all_pids, parent_of, pid_inside, pid_namespace, process_status, uid_of
+from grader.classroom.report import FORMULA_STARTS, spreadsheet_safe
 from grader.classroom.sandbox import SANDBOX_UID, bubblewrap
 from grader.classroom.submissions import MAX_FILE_BYTES, find_submissions, read_zip, unique_names
 from grader.stubs import make_stub
-from tests.learners.attacks import ATTACKS
+from tests.learners.attacks import ATTACKS, BROKEN_ZIPS, FORMULA_NAMES
 from tests.learners.variants import VARIANTS
 from tests.test_grader import edit, learner_tree, replace_blocks
 
@@ -113,7 +114,8 @@ class Host:
 
     def places(self, other_learner: Path, grades: Path) -> dict[str, object]:
         return {"host_file": self.file, "other_learner": other_learner, "instructor_file": self.instructor_file,
-                "socket": self.root / "host.sock", "port": self.port, "grades": grades}
+                "socket": self.root / "host.sock", "port": self.port, "grades": grades,
+                "reference_model": SOLUTIONS / "model.py"}
 
 
 def make_class(root: Path, host: Host, grades: Path) -> Path:
@@ -141,6 +143,10 @@ def make_class(root: Path, host: Host, grades: Path) -> Path:
     places = host.places(honest / "engine.py", grades)
     for name, (module, lines, _) in ATTACKS.items():
         learner_tree(class_folder / name, attacked(module, lines, **places), solved=False)
+    for name, breaking in BROKEN_ZIPS.items():
+        breaking(class_folder / f"{name}.zip", "model.py")
+    for name in FORMULA_NAMES:
+        learner_tree(class_folder / name, solved=False)
     return class_folder
 
 
@@ -221,7 +227,7 @@ def test_the_honest_learner_and_a_correct_variant_get_every_exercise(graded):
     assert graded["rows"]["ivan"]["source"].endswith("ivan.zip")
 
 
-@pytest.mark.parametrize("learner", ["friend", "eve", *ATTACKS])
+@pytest.mark.parametrize("learner", ["friend", "eve", *ATTACKS, *map(spreadsheet_safe, FORMULA_NAMES)])
 def test_stubs_tampering_and_every_attack_get_nothing(graded, learner):
     row = graded["rows"][learner]
     assert row["exercises_done"] == "0" and row["public_passed"] == row["hidden_passed"] == "0", row
@@ -233,6 +239,21 @@ def test_an_attempt_that_shows_is_flagged(graded, learner):
     flags = graded["rows"][learner]["flags"]
     for flag in ATTACKS[learner][2]:
         assert flag in flags, (learner, flags)
+
+
+@pytest.mark.parametrize("learner", BROKEN_ZIPS)
+def test_a_zip_that_cannot_be_read_is_its_learners_row_alone(graded, learner):
+    row = graded["rows"][learner]
+    assert row["flags"].startswith("not graded: cannot read the zip: ")
+    assert row["exercises_done"] == row["public_passed"] == row["public_checks"] == "0"
+
+
+def test_no_cell_of_the_csv_is_a_formula_and_no_flag_is_forged(graded):
+    cells = [cell for row in graded["rows"].values() for cell in [*row, *row.values()]]
+    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+    assert all(spreadsheet_safe(name) in graded["rows"] for name in FORMULA_NAMES)
+    assert "graded WITHOUT" not in graded["rows"]["flag-forger"]["flags"]
+    assert "HYPERLINK" not in graded["rows"]["flag-forger"]["flags"]
 
 
 def test_the_friend_is_not_started_and_tampering_is_flagged(graded):
@@ -278,7 +299,7 @@ def test_no_process_of_the_class_is_alive_after_grading(graded):
 
 def test_every_learner_has_one_row_and_a_feedback_file_of_its_own(graded):
     rows = graded["rows"]
-    assert list(rows) == [submission.learner for submission in find_submissions([graded["class"]])]
+    assert list(rows) == [spreadsheet_safe(submission.learner) for submission in find_submissions([graded["class"]])]
     assert len({row["feedback"] for row in rows.values()}) == len(rows)
     assert all((graded["feedback"] / row["feedback"]).is_file() for row in rows.values())
     assert "learner" in graded["output"].splitlines()[0] and f"{len(rows)} submission(s) graded" in graded["output"]
@@ -346,13 +367,59 @@ def test_a_path_without_submissions_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "grades.csv").exists()
 
 
-def test_without_bubblewrap_grading_refuses_unless_told_and_then_says_so(tmp_path, monkeypatch, capsys):
+def test_without_bubblewrap_grading_refuses_unless_told_and_never_as_the_graders_own_user(tmp_path, monkeypatch, capsys):
     import grader.classroom.command as command
 
     monkeypatch.setattr(command, "bubblewrap", lambda: None)
     friend = learner_tree(tmp_path / "friend", solved=False)
     assert main(["grade", str(friend), "--out", str(tmp_path / "grades.csv"), "--quiet"]) == 2
     assert "install it (Debian/Ubuntu: apt-get install bubblewrap)" in capsys.readouterr().err
-    grade = command.grade_one(friend, hidden=False, allow_unsandboxed=True)
-    assert [flag.split(",")[0] for flag in grade.flags] == ["graded WITHOUT a sandbox (--allow-unsandboxed)"]
-    assert not any(grade.done(number) for number in NUMBERS) and grade.verdicts
+    monkeypatch.setattr(command, "worker_uid", lambda slot, sandboxed: -1)  # no user of its own can run Python
+    assert main(["grade", str(friend), "--out", str(tmp_path / "grades.csv"), "--quiet", "--allow-unsandboxed"]) == 2
+    assert "learner code would run as the grader's own user" in capsys.readouterr().err
+    assert not (tmp_path / "grades.csv").exists()
+
+
+def test_the_sandbox_mounts_no_reference_and_the_cnn_only_for_its_questions(tmp_path):
+    import solutions
+    from grader.classroom.sandbox import NETWORK, Limits, network_folder, program_folder, sandbox_command
+
+    reference = str(Path(solutions.__file__).resolve().parent)
+    program, network = program_folder(tmp_path), network_folder(tmp_path)
+    plain = sandbox_command(tmp_path / "tree", tmp_path / "data", program, Limits(), -1)
+    assert not [argument for argument in plain if reference in argument or NETWORK in argument]
+    with_network = sandbox_command(tmp_path / "tree", tmp_path / "data", program, Limits(), -1, network)
+    assert with_network[with_network.index(str(network)) + 1] == NETWORK
+    assert [path.name for path in network.iterdir()] == ["reference_network.py"]
+
+
+REACHING = ['import sys', 'from importlib import util', 'import questions', '__import__("solu" + "tions")',
+            'exec(open("x").read())', 'getattr(torch, "op" + "tim")', 'torch._C._EnableTorchFunction',
+            'batches.gi_frame.f_locals', 'f.__globals__', 'torch.autograd.backward = None', 'os.sys.modules',
+            'from torch.utils._python_dispatch import _disable_current_modes', 'torch.ops.aten.convolution',
+            'id(object())', 'look = getattr']
+
+
+@pytest.mark.parametrize("line", REACHING)
+def test_code_that_can_reach_the_workers_measurements_is_found_by_reading_it(line):
+    from grader.classroom.scrutiny import reaching
+
+    assert reaching("model.py", f"import os, torch\n{line}\n".encode()), line
+
+
+def test_every_correct_variant_reads_as_written_by_hand_and_reaching_nothing():
+    from grader.classroom.scrutiny import Scrutiny
+    from grader.classroom.submissions import learner_modules
+
+    reference = {name: (SOLUTIONS / name).read_bytes() for name in learner_modules()}
+    for name, variant in VARIANTS.items():
+        modules = {**reference, **{module: replace_blocks((SOLUTIONS / module).read_text(), bodies).encode()
+                                   for module, bodies in variant.items()}}
+        scrutiny = Scrutiny(modules)
+        assert scrutiny.reaching == [], name
+        for function, files in (("conv2d", ("convolution.py",)), ("losses", ("losses.py",)),
+                                ("forward_backward", ("backprop.py",)), ("optimisers", ("optimisers.py",))):
+            assert scrutiny.library_calls(function, files) == [], (name, function)
+    borrowed = Scrutiny({"losses.py": b"import torch.nn.functional as F\ndef log_softmax(x, d):\n"
+                                      b"    return x.log_softmax(d)\n"})
+    assert [str(place) for place in borrowed.library_calls("losses", ("losses.py",))] == ["losses.py line 3: .log_softmax"]

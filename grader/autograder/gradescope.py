@@ -23,8 +23,8 @@ from .submission import Outcome
 #: Where everything lives, /autograder on Gradescope; tests point it at a copy of that layout.
 ROOT_ENV_VAR = "MNIST_COURSE_AUTOGRADER_ROOT"
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
-#: The parts of the course the autograder needs: the grader, the reference, the released exercises.
-COURSE_PARTS = ("pyproject.toml", "README.md", "LICENSE", "grader", "solutions", "exercises")
+#: The parts of the course the autograder needs: the runtime, the grader, the reference, the released exercises.
+COURSE_PARTS = ("pyproject.toml", "README.md", "LICENSE", "course", "grader", "solutions", "exercises")
 EXECUTABLE = 0o100755 << 16  # a zip member's Unix mode: a regular file anyone may run
 
 SETUP_SH = """\
@@ -41,6 +41,10 @@ python3 -m venv "$ROOT/venv"
 # PyTorch's CPU-only build: the default one carries gigabytes of CUDA that Gradescope cannot use
 "$ROOT/venv/bin/python" -m pip install --extra-index-url https://download.pytorch.org/whl/cpu torch torchvision
 "$ROOT/venv/bin/python" -m pip install -e "$ROOT/source/course[test]"
+# Where bubblewrap cannot run, each learner's code runs as a user of its own, never as root: that user
+# must be able to run this Python and read the course (never write it)
+chmod o+x "$ROOT"
+chmod -R go+rX,go-w "$ROOT/venv" "$ROOT/source"
 # MNIST comes in the zip: verify it now rather than at each submission
 MNIST_COURSE_DATA="$ROOT/source/data" "$ROOT/venv/bin/python" -c \\
     "from solutions.data import prepare_mnist; prepare_mnist(download=False)"

@@ -48,7 +48,8 @@ class Outcome:
         return "\n".join(lines)
 
 
-def grade_submission(path: Path, hidden: bool = True, allow_unsandboxed: bool = False) -> Outcome:
+def grade_submission(path: Path, hidden: bool = True, allow_unsandboxed: bool = False,
+                     as_grader: bool = False) -> Outcome:
     """Grade the submission in ``path`` (a folder or a ``.zip``) with :func:`grader.classroom.grade_one`.
 
     Raises:
@@ -70,4 +71,5 @@ def grade_submission(path: Path, hidden: bool = True, allow_unsandboxed: bool = 
     submission = found[0]
     if submission.error:
         return Outcome(None, f"{submission.source.name}: {submission.error}")
-    return Outcome(grade_one(submission.source, hidden=hidden, allow_unsandboxed=allow_unsandboxed))
+    return Outcome(grade_one(submission.source, hidden=hidden, allow_unsandboxed=allow_unsandboxed,
+                             as_grader=as_grader))

@@ -18,11 +18,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import all_pids, parent_of, pid_inside, pid_namespace, uid_of
+from .processes import all_pids, memory_of, parent_of, pid_inside, pid_namespace, running_threads, uid_of
 from .sandbox import Limits, sandbox_command, unsandboxed_command, worker_uid
-from .worker import MAX_FRAME_BYTES, FrameError, decode_frame, write_frame
+from .submissions import readable
+from .worker import MAX_FRAME_BYTES, NOTICES, FrameError, decode_frame, write_frame
 
 OUTPUT_TAIL_BYTES = 4096
+WATCH_SECONDS = 0.5  # how often a learner's processes are measured while it answers
+BUSY_THREADS = 2  # a worker computes in one thread; more running at once, seen from outside, is on purpose
+CROWDED_WATCHES = 3  # measurements in a row with more running than that, before the worker is stopped
+
+
+class OverLimit(Exception):
+    """The learner's processes, all together, take more than a learner is given."""
 
 
 @dataclass
@@ -39,34 +47,48 @@ class Reply:
 class Worker:
     """The sandboxed process that answers questions about one submission."""
 
-    def __init__(self, tree: Path, data: Path, program: Path, workspace: Path, limits: Limits, slot: int,
-                 sandboxed: bool) -> None:
-        self.tree, self.data, self.program, self.workspace = tree, data, program, workspace
+    def __init__(self, tree: Path, data: Path, program: Path, network: Path, workspace: Path, limits: Limits,
+                 slot: int, sandboxed: bool) -> None:
+        self.tree, self.data, self.program, self.network, self.workspace = tree, data, program, network, workspace
         self.limits, self.sandboxed = limits, sandboxed
         self.uid = worker_uid(slot, sandboxed)  # -1: the worker stays who the grader is
         self.process: subprocess.Popen | None = None
+        self.holds_network = False  # whether the running worker was given the course's CNN
+        self.busiest = 0  # the most threads of the learner's processes seen running at once, from outside
+        self.crowded = 0  # measurements in a row that found more than BUSY_THREADS running
+        self.over_limit = 0  # runs stopped for taking more memory or threads than given, all processes together
         self.output = workspace / "output.txt"
         self.lingering = 0  # processes found still running beside the worker when it was stopped
 
-    def start(self) -> subprocess.Popen:
+    def start(self, network: bool = False) -> subprocess.Popen:
+        """Start a worker; with ``network``, one that holds the course's CNN."""
+        folder = self.network if network else None
         if self.sandboxed:
-            command, env = sandbox_command(self.tree, self.data, self.program, self.limits, self.uid), {}
+            command, env = sandbox_command(self.tree, self.data, self.program, self.limits, self.uid, folder), {}
         else:
             scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=self.workspace))
-            command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch, self.uid)
+            command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch, self.uid,
+                                               folder)
+        self.holds_network = network
         with self.output.open("ab") as output:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
                                             env=env, start_new_session=True, cwd=self.workspace)
         return self.process
 
-    def ask(self, procedure: str, inputs: dict, seconds: float) -> Reply:
-        """Put one question and wait at most ``seconds`` for its answer."""
-        process = self.process or self.start()
+    def ask(self, procedure: str, inputs: dict, seconds: float, network: bool = False) -> Reply:
+        """Put one question and wait at most ``seconds`` for its answer; ``network``: it needs the course's CNN,
+        which a worker holds only for such questions (a new worker starts when that changes)."""
+        if self.process is not None and self.holds_network != network:
+            self.stop()
+        process = self.process or self.start(network)
         deadline = time.monotonic() + seconds
         if not _send(process, {"procedure": procedure, "inputs": inputs}, seconds):
             return self._stopped(f"it did not take the question within {seconds:g} s")
         try:
-            data = _receive(process, deadline)
+            data = _receive(process, deadline, self._watch)
+        except OverLimit as error:
+            self.over_limit += 1
+            return self._stopped(str(error))
         except TimeoutError:
             return self._stopped(f"no answer within {seconds:g} s (an endless loop, or far too slow)")
         except EOFError as error:
@@ -88,6 +110,29 @@ class Worker:
                 return f"the process running it was killed by signal {-code}"
         return f"the process running it ended (exit code {code})"
 
+    def processes(self) -> list[int]:
+        """Every process of the learner's run: all of its sandbox's, or all of its own user's."""
+        if self.process is None:
+            return []
+        if self.sandboxed:
+            return _namespace_processes(self.process.pid)
+        return [pid for pid in all_pids() if uid_of(pid) == self.uid]
+
+    def _watch(self) -> None:
+        """Measure the learner's processes, all together: the threads they keep running, and their memory."""
+        processes = self.processes()
+        running = self._count_running(processes)
+        if self.crowded >= CROWDED_WATCHES:
+            raise OverLimit(f"it kept {running} threads or processes running at once, where it is given one")
+        if sum(map(memory_of, processes)) > self.limits.memory_bytes:
+            raise OverLimit(f"its processes held more than {self.limits.memory_bytes / 2**30:g} GiB of memory together")
+
+    def _count_running(self, processes: list[int]) -> int:
+        running = sum(map(running_threads, processes))
+        self.busiest = max(self.busiest, running)
+        self.crowded = self.crowded + 1 if running > BUSY_THREADS else 0
+        return running
+
     def _stopped(self, why: str, garbled: bool = False) -> Reply:
         self.stop()
         return Reply(error=why, stopped=True, garbled=garbled)
@@ -97,6 +142,8 @@ class Worker:
         if self.process is None:
             return
         self.lingering += len(_sandbox_processes(self.process.pid)) if self.sandboxed else 0
+        self._count_running(self.processes())
+        self.crowded = 0
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -135,22 +182,26 @@ def _send(process: subprocess.Popen, question: dict, seconds: float) -> bool:
     return not writer.is_alive()
 
 
-def _receive(process: subprocess.Popen, deadline: float) -> bytes:
-    header = _read(process, 4, deadline)
+def _receive(process: subprocess.Popen, deadline: float, watch) -> bytes:
+    header = _read(process, 4, deadline, watch)
     (length,) = struct.unpack(">I", header)
     if length > MAX_FRAME_BYTES:
         raise FrameError(f"an answer of {length} bytes, more than {MAX_FRAME_BYTES}")
-    return _read(process, length, deadline)
+    return _read(process, length, deadline, watch)
 
 
-def _read(process: subprocess.Popen, count: int, deadline: float) -> bytes:
-    """Exactly ``count`` bytes of the worker's answers, or ``TimeoutError`` at ``deadline``."""
+def _read(process: subprocess.Popen, count: int, deadline: float, watch) -> bytes:
+    """Exactly ``count`` bytes of the worker's answers, or ``TimeoutError`` at ``deadline``; ``watch()``
+    runs every :data:`WATCH_SECONDS` while it waits (and may raise to stop waiting)."""
     stream = process.stdout.fileno()
     data = bytearray()
     while len(data) < count:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([stream], [], [], remaining)[0]:
+        if remaining <= 0:
             raise TimeoutError
+        if not select.select([stream], [], [], min(remaining, WATCH_SECONDS))[0]:
+            watch()
+            continue
         chunk = os.read(stream, min(count - len(data), 1 << 20))
         if not chunk:
             raise EOFError
@@ -163,18 +214,24 @@ def _reply(frame: object) -> Reply:
     if not isinstance(frame, dict):
         return Reply(error="its answer was not a reply")
     noticed = frame.get("noticed")
-    noticed = [str(item)[:200] for item in noticed[:20]] if isinstance(noticed, list) else []
+    noticed = [readable(item[:200]) for item in noticed[:20] if isinstance(item, str) and item.startswith(NOTICES)] \
+        if isinstance(noticed, list) else []
     if "answer" in frame:
         return Reply(answer=frame["answer"], noticed=noticed)
-    return Reply(error=str(frame.get("error", "no answer"))[:600], noticed=noticed)
+    error = frame.get("error", "no answer")
+    return Reply(error=readable(error[:600]) if isinstance(error, str) else "its answer was not a reply",
+                 noticed=noticed)
+
+
+def _namespace_processes(bubblewrap_pid: int) -> list[int]:
+    """Every process in the worker's PID namespace: its init, the worker, and whatever they started."""
+    namespace = next((pid_namespace(pid) for pid in all_pids() if parent_of(pid) == bubblewrap_pid), None)
+    return [] if namespace is None else [pid for pid in all_pids() if pid_namespace(pid) == namespace]
 
 
 def _sandbox_processes(bubblewrap_pid: int) -> list[int]:
     """Processes in the worker's PID namespace other than its init and the worker itself."""
-    namespace = next((pid_namespace(pid) for pid in all_pids() if parent_of(pid) == bubblewrap_pid), None)
-    if namespace is None:
-        return []
-    return [pid for pid in all_pids() if pid_namespace(pid) == namespace and pid_inside(pid) not in (1, 2)]
+    return [pid for pid in _namespace_processes(bubblewrap_pid) if pid_inside(pid) not in (1, 2)]
 
 
 def _kill_all_of(uid: int) -> None:

@@ -24,12 +24,15 @@ from solutions.errors import CourseError
 from .checks import PUBLIC_SEED, class_checks
 from .grading import Grade, Setting, grade_submission
 from .report import ClassReport, summary_table
-from .sandbox import MAX_WORKERS, Limits, bubblewrap, program_folder
+from .sandbox import MAX_WORKERS, Limits, bubblewrap, network_folder, program_folder, worker_uid
 from .submissions import Submission, find_submissions, readable
 
 INTERRUPTED = 130
 NO_SANDBOX = ("bubblewrap (bwrap) cannot run here, so submissions cannot be fenced in: install it "
               "(Debian/Ubuntu: apt-get install bubblewrap) or, only for code you trust, add --allow-unsandboxed")
+SAME_USER = ("without a sandbox, learner code would run as the grader's own user (uid {uid}) and could rewrite "
+             "the results after the grader ends: install bubblewrap, or grade as root with a Python environment "
+             "other users can run (not one under /root), so that each learner runs as a user of its own")
 
 
 def shared_data(workspace: Path) -> Path:
@@ -49,11 +52,15 @@ def shared_data(workspace: Path) -> Path:
 
 @contextmanager
 def prepared(limits: Limits, hidden_seed: int | None, allow_unsandboxed: bool, seconds: float = 900.0,
-             end_to_end: bool = True):
-    """A :class:`Setting` for a class: the checks, the reference's answers, a workspace that is removed after."""
+             end_to_end: bool = True, as_grader: bool = False):
+    """A :class:`Setting` for a class: the checks, the reference's answers, a workspace that is removed after.
+    Without a sandbox, learner code runs as the grader's own user only with ``as_grader`` (where the learner
+    owns the machine anyway: GitHub Classroom's runner)."""
     sandboxed = bubblewrap() is not None
     if not sandboxed and not allow_unsandboxed:
         raise CourseError(NO_SANDBOX)
+    if not sandboxed and worker_uid(0, sandboxed) < 0 and not as_grader:
+        raise CourseError(SAME_USER.format(uid=os.geteuid()))
     checks = class_checks(PUBLIC_SEED, end_to_end=end_to_end)
     if hidden_seed is not None:
         checks += class_checks(hidden_seed, hidden=True)
@@ -61,20 +68,21 @@ def prepared(limits: Limits, hidden_seed: int | None, allow_unsandboxed: bool, s
     workspace.chmod(0o755)  # the sandbox's unprivileged user walks through it to its mounts
     try:
         yield Setting(checks, [check.ask_reference() for check in checks], limits, shared_data(workspace),
-                      program_folder(workspace), workspace, sandboxed, seconds)
+                      program_folder(workspace), network_folder(workspace), workspace, sandboxed, seconds)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
 def grade_one(path: Path, *, hidden: bool = True, allow_unsandboxed: bool = False,
-              limits: Limits | None = None) -> Grade:
+              limits: Limits | None = None, as_grader: bool = False) -> Grade:
     """Grade one submission (an ``exercises/`` folder, a folder of its files, or a .zip of either).
 
     Raises:
         CourseError: ``path`` holds no submission, or bubblewrap cannot run and ``allow_unsandboxed`` is off.
     """
     submissions = find_submissions([path])
-    with prepared(limits or Limits(), secrets.randbelow(1 << 31) if hidden else None, allow_unsandboxed) as setting:
+    with prepared(limits or Limits(), secrets.randbelow(1 << 31) if hidden else None, allow_unsandboxed,
+                  as_grader=as_grader) as setting:
         return grade_submission(submissions[0], setting)
 
 

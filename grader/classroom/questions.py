@@ -70,11 +70,24 @@ def load_by_shape(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module
     return model
 
 
-def reference_cnn(state: dict[str, torch.Tensor], double_softmax: bool = False) -> nn.Module:
-    """The course's CNN with the weights ``state``, for exercises that use a network without building it."""
-    from solutions.model import CNN
+#: The questions whose answer holds what the worker saw the learner's code do, not only what it returned
+#: (the library's functions it used, batches it held, graphs recorded, batches left on the CPU...). Code
+#: that can reach the worker's own objects could rewrite those: see :mod:`grader.classroom.scrutiny`.
+MEASURING = {"mean_and_std", "conv2d", "max_pool2d", "log_softmax", "cross_entropy", "forward_backward",
+             "numerical_gradient", "optimiser_steps", "cnn_gradients_reach", "train_one_epoch",
+             "batches_left_on_the_cpu", "evaluate", "loss_at_start", "overfit_one_batch", "predict",
+             "images_left_on_the_cpu"}
+#: The questions that need the course's CNN: only their sandbox holds a copy of it (see :func:`reference_cnn`).
+NETWORK_QUESTIONS = {"train_one_epoch", "batches_left_on_the_cpu", "evaluate", "loss_at_start", "overfit_one_batch",
+                     "predict", "images_left_on_the_cpu"}
 
-    model = CNN(double_softmax=double_softmax)
+
+def reference_cnn(course: Course, state: dict[str, torch.Tensor], double_softmax: bool = False) -> nn.Module:
+    """The course's CNN with the weights ``state``, for exercises that use a network without building it:
+    the reference's own in the trusted grader; in the sandbox, the copy ``reference_network`` that is
+    mounted only while :data:`NETWORK_QUESTIONS` are asked, never while the learner's CNN is graded."""
+    network = "solutions.model" if course.name == "solutions" else "reference_network"
+    model = importlib.import_module(network).CNN(double_softmax=double_softmax)
     model.load_state_dict(state)
     return model
 
@@ -225,7 +238,7 @@ def train_one_epoch(course, state: dict[str, torch.Tensor], batches: list[list[t
                     momentum: float, seed: int) -> object:
     """The weights after one epoch with SGD, the average loss returned, what ``on_step`` was told, and the
     order of optimiser steps and ``on_step`` calls."""
-    model = reference_cnn(state).eval()  # train_one_epoch must switch dropout on itself
+    model = reference_cnn(course, state).eval()  # train_one_epoch must switch dropout on itself
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     steps: list[list[object]] = []
     order: list[str] = []
@@ -245,7 +258,7 @@ def train_one_epoch(course, state: dict[str, torch.Tensor], batches: list[list[t
 def batches_left_on_the_cpu(course, state: dict[str, torch.Tensor], batches: list[list[torch.Tensor]],
                             train: bool) -> list[str]:
     """The images and labels that met the model's weights while still on the CPU, the model being on a GPU."""
-    model, batches = reference_cnn(state), [tuple(batch) for batch in batches]
+    model, batches = reference_cnn(course, state), [tuple(batch) for batch in batches]
     pretend = on_pretend_device(model, batches)
     with pretend:
         if train:
@@ -264,7 +277,7 @@ def recording_gradients(model: nn.Module) -> list[bool]:
 
 
 def evaluate(course, state: dict[str, torch.Tensor], batches: list[list[torch.Tensor]]) -> object:
-    model = reference_cnn(state).train()
+    model = reference_cnn(course, state).train()
     recorded = recording_gradients(model)
     found = course.engine.evaluate(model, [tuple(batch) for batch in batches], nn.CrossEntropyLoss(), CPU)
     return {**{name: number(getattr(found, name, None)) for name in ("correct", "total", "loss")},
@@ -275,7 +288,7 @@ def evaluate(course, state: dict[str, torch.Tensor], batches: list[list[torch.Te
 
 def loss_at_start(course, state: dict[str, torch.Tensor], images: torch.Tensor, labels: torch.Tensor) -> object:
     """The loss at start of a model left in train mode, and whether measuring it changed the weights."""
-    model = reference_cnn(state).train()
+    model = reference_cnn(course, state).train()
     recorded = recording_gradients(model)
     loss = course.sanity.loss_at_start(model, images, labels, nn.CrossEntropyLoss())
     changed = any(not torch.equal(model.state_dict()[name], tensor) for name, tensor in state.items())
@@ -285,7 +298,7 @@ def loss_at_start(course, state: dict[str, torch.Tensor], images: torch.Tensor, 
 
 def overfit_one_batch(course, state: dict[str, torch.Tensor], images: torch.Tensor, labels: torch.Tensor,
                       lr: float, steps: int, seed: int) -> object:
-    model = reference_cnn(state).eval()
+    model = reference_cnn(course, state).eval()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     torch.manual_seed(seed)
     losses = course.sanity.overfit_one_batch(model, images, labels, nn.CrossEntropyLoss(), optimiser, steps)
@@ -328,7 +341,7 @@ def trained_weights(course, seed: int) -> object:
 # --- exercise 11: inference -----------------------------------------------------------------------
 
 def predict(course, state: dict[str, torch.Tensor], images: torch.Tensor, double_softmax: bool) -> object:
-    model = reference_cnn(state, double_softmax).train()
+    model = reference_cnn(course, state, double_softmax).train()
     recorded = recording_gradients(model)
     found = course.inference.predict(model, images, "cpu")
     return {**{name: plain(getattr(found, name, None)) for name in ("digits", "probabilities")},
@@ -336,7 +349,7 @@ def predict(course, state: dict[str, torch.Tensor], images: torch.Tensor, double
 
 
 def images_left_on_the_cpu(course, state: dict[str, torch.Tensor], images: torch.Tensor) -> list[str]:
-    model = reference_cnn(state)
+    model = reference_cnn(course, state)
     pretend = on_pretend_device(model, [(images,)])
     with pretend:
         course.inference.predict(model, images, PRETEND)

@@ -36,6 +36,15 @@ def csv_row(grade: Grade, feedback: str) -> dict[str, object]:
     return row
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, with a text that a spreadsheet would run as a formula made plain text by a leading quote
+    (OWASP's rule for CSV injection: ``= + - @``, tab and carriage return)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def _count(counts: tuple[int, int]) -> str:
     return f"{counts[0]} of {counts[1]}" if counts[1] else ""
 
@@ -48,8 +57,9 @@ def write_whole(path: Path, text: str) -> None:
 
 
 def feedback_name(learner: str, taken: set[str]) -> str:
-    """A file name for a learner's feedback: inside the feedback folder, and no other learner's."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", learner).strip("._") or "learner"
+    """A file name for a learner's feedback: inside the feedback folder, no other learner's, and beginning with a
+    letter or digit (never taken for a formula in grades.csv, or for an option on a command line)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", learner).strip("._-") or "learner"
     name, number = f"{base}.md", 1
     while name.lower() in taken:
         number += 1
@@ -84,7 +94,7 @@ class ClassReport:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]))
             writer.writeheader()
-            writer.writerows(self.rows)
+            writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in self.rows)
             write_whole(self.csv_path, buffer.getvalue())
 
 

@@ -1,10 +1,12 @@
 """Starting the worker inside bubblewrap: its own PID, network, IPC and mount namespaces, and little else.
 
 What the sandbox holds: the system's programs and libraries and the Python environment,
-read-only; the submission's tree (the learner's modules beside the given ones), the
-reference package and MNIST, read-only; a size-capped scratch space, the only place it can
-write. Nothing else of this computer is mounted: not the hidden checks, not the instructor's
-files, not other learners' trees, no socket of the host. ``--die-with-parent`` and the PID
+read-only; the submission's tree (the learner's modules beside the given ones), the worker's
+program and MNIST, read-only; a size-capped scratch space, the only place it can write. The
+reference package is never mounted: the questions that run a network the learner is not asked
+to build get a copy of the course's CNN alone, in a sandbox of their own. Nothing else of this
+computer is mounted: not the hidden checks, not the instructor's files, not other learners'
+trees, no socket of the host. ``--die-with-parent`` and the PID
 namespace end every process a submission starts when its run ends.
 
 When the grader runs as root, bubblewrap runs privileged and the worker drops to a uid of
@@ -31,7 +33,7 @@ from .submissions import learner_modules
 
 SANDBOX_UID = 200_000  # uids from here on belong to no account
 MAX_WORKERS = 512  # worker slots per grading: each grading process has a block of uids of its own
-TREE, REFERENCE, PROGRAM, DATA, SCRATCH = "/sandbox/tree", "/sandbox/reference", "/sandbox/worker", "/sandbox/data", "/scratch"
+TREE, NETWORK, PROGRAM, DATA, SCRATCH = "/sandbox/tree", "/sandbox/network", "/sandbox/worker", "/sandbox/data", "/scratch"
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 
@@ -58,9 +60,18 @@ def bubblewrap() -> str | None:
 
 
 def _namespaces() -> list[str]:
-    user = [] if os.geteuid() == 0 else ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+    user = [] if os.geteuid() == 0 else ["--unshare-user", *_no_more_user_namespaces(), "--uid", "65534", "--gid", "65534"]
     return ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", *user]
+
+
+@cache
+def _no_more_user_namespaces() -> list[str]:
+    """``--disable-userns`` where this bubblewrap has it (0.8 on): the sandbox's code cannot make a user
+    namespace of its own, where it would be root."""
+    program = shutil.which("bwrap")
+    shown = subprocess.run([program, "--help"], capture_output=True, text=True).stdout if program else ""
+    return ["--disable-userns"] if "--disable-userns" in shown else []
 
 
 def python_roots() -> list[str]:
@@ -76,13 +87,27 @@ def python_roots() -> list[str]:
 
 
 def program_folder(workspace: Path) -> Path:
-    """The worker and its questions, copied once per class where the sandbox mounts them (the grader
-    itself is not mounted)."""
-    folder = workspace / "program"
+    """The worker and its questions, and the course's runtime package (``course``, which the exercises
+    import), copied once per class where the sandbox mounts them (the grader itself is not mounted)."""
+    folder = _read_only_copies(workspace / "program", {Path(module.__file__).name: Path(module.__file__)
+                                                       for module in (worker, questions, tracing, pretend)})
+    runtime = Path(course.__file__).parent
+    _read_only_copies(folder / "course", {path.name: path for path in sorted(runtime.glob("*.py"))})
+    return folder
+
+
+def network_folder(workspace: Path) -> Path:
+    """The course's CNN as ``reference_network.py``, for the questions that use it: mounted only in
+    their sandbox, where no check of the learner's own CNN is asked."""
+    return _read_only_copies(workspace / "network",
+                             {"reference_network.py": Path(solutions.__file__).parent / "model.py"})
+
+
+def _read_only_copies(folder: Path, files: dict[str, Path]) -> Path:
     folder.mkdir(mode=0o755)
-    for module in (worker, questions, tracing, pretend):
-        shutil.copyfile(module.__file__, folder / Path(module.__file__).name)
-        (folder / Path(module.__file__).name).chmod(0o444)
+    for name, source in files.items():
+        shutil.copyfile(source, folder / name)
+        (folder / name).chmod(0o444)
     return folder
 
 
@@ -116,12 +141,12 @@ def python_runs_as(uid: int) -> bool:
         return False
 
 
-def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: int) -> list[str]:
-    """The command that starts a worker for the submission in ``tree``, inside bubblewrap."""
-    reference = str(Path(solutions.__file__).resolve().parent)
-    runtime = str(Path(course.__file__).resolve().parent)
-    mounts = [(str(tree), TREE), (reference, f"{REFERENCE}/solutions"), (runtime, f"{REFERENCE}/course"), (str(program), PROGRAM),
-              (str(data), DATA), *((root, root) for root in python_roots())]
+def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: int,
+                    network: Path | None = None) -> list[str]:
+    """The command that starts a worker for the submission in ``tree``, inside bubblewrap (with the
+    course's CNN from ``network`` when it is given)."""
+    mounts = [(str(tree), TREE), (str(program), PROGRAM), (str(data), DATA),
+              *([(str(network), NETWORK)] if network else []), *((root, root) for root in python_roots())]
     arguments = [*_namespaces(), *_readable_folders(*(inside for _, inside in mounts), SCRATCH)]
     for folder in SYSTEM:
         if os.path.islink(folder):
@@ -134,7 +159,7 @@ def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: 
         arguments += ["--ro-bind", outside, inside]
     arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.disk_bytes),
                   "--tmpfs", SCRATCH, "--chdir", SCRATCH, "--clearenv"]
-    for name, value in environment(TREE, f"{REFERENCE}", PROGRAM, DATA, SCRATCH).items():
+    for name, value in environment(TREE, NETWORK if network else "", PROGRAM, DATA, SCRATCH).items():
         arguments += ["--setenv", name, value]
     if uid >= 0:
         arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -142,10 +167,9 @@ def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: 
 
 
 def unsandboxed_command(tree: Path, data: Path, program: Path, limits: Limits, scratch: Path,
-                        uid: int) -> tuple[list[str], dict]:
+                        uid: int, network: Path | None = None) -> tuple[list[str], dict]:
     """The worker as a plain process, for a machine without bubblewrap (the instructor said so)."""
-    reference = str(Path(solutions.__file__).resolve().parent.parent)
-    env = environment(str(tree), reference, str(program), str(data), str(scratch))
+    env = environment(str(tree), str(network or ""), str(program), str(data), str(scratch))
     env["PATH"] = os.environ.get("PATH", env["PATH"])
     if uid >= 0:
         os.chown(scratch, uid, uid)
@@ -157,8 +181,9 @@ def worker_command(script: str, uid: int, limits: Limits, scratch: str) -> list[
             str(limits.processes), scratch, ",".join(learner_modules())]
 
 
-def environment(tree: str, reference: str, program: str, data: str, scratch: str) -> dict[str, str]:
-    """Nothing of the instructor's environment: only what the course's code needs."""
+def environment(tree: str, network: str, program: str, data: str, scratch: str) -> dict[str, str]:
+    """Nothing of the instructor's environment: only what the course's code needs (``network``: the
+    folder of the course's CNN, or ``""``)."""
     return {
         "PATH": "/usr/bin:/bin",
         "HOME": scratch,
@@ -166,7 +191,7 @@ def environment(tree: str, reference: str, program: str, data: str, scratch: str
         "XDG_CACHE_HOME": f"{scratch}/.cache",
         "MPLCONFIGDIR": f"{scratch}/.matplotlib",
         "MPLBACKEND": "Agg",
-        "PYTHONPATH": os.pathsep.join([tree, reference, program]),
+        "PYTHONPATH": os.pathsep.join(folder for folder in (tree, network, program) if folder),
         "PYTHONHASHSEED": "0",
         "MNIST_COURSE_DATA": data,
         "LANG": "C.UTF-8",

@@ -91,7 +91,12 @@ def _wanted(name: str) -> bool:
 def read_folder(folder: Path, learner: str) -> Submission:
     """The submission in an ``exercises/`` folder (nothing below it is read)."""
     submission = Submission(learner, folder)
-    for path in sorted(folder.iterdir()):
+    try:
+        paths = sorted(folder.iterdir())
+    except OSError as error:
+        submission.error = f"cannot read the folder: {error.strerror}"
+        return submission
+    for path in paths:
         if not _wanted(path.name):
             continue
         try:
@@ -151,8 +156,8 @@ def read_zip(path: Path, learner: str) -> Submission:
                     submission.flags.append(f"{name.name} is larger than {MAX_FILE_BYTES >> 10} KiB (ignored)")
                 else:
                     _keep(submission, name.name, content)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, OSError) as error:
-        submission.error = f"cannot read the zip: {error}"
+    except Exception as error:  # noqa: BLE001 - a corrupt stream (zlib, LZMA), a name that is not UTF-8...
+        submission.error = f"cannot read the zip: {type(error).__name__}: {readable(str(error)[:200])}"
     return submission
 
 

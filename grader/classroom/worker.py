@@ -22,9 +22,18 @@ import traceback
 from typing import BinaryIO
 
 MAX_FRAME_BYTES = 64 << 20  # the largest answer is a state dict of 21,840 floats; far below this
+ADDRESS_SPACE_SLACK = 6 << 30  # address space mapped but never used: PyTorch alone maps over 3 GiB
+MAX_ITEMS = 100_000  # numbers, strings, tensors and containers in one frame, each shared one counted each time
+MAX_DEPTH = 32  # containers within containers: the deepest question or answer has 4
+MAX_ELEMENTS = 1 << 26  # elements of one tensor, as its shape says (a stride of 0 costs nothing to send)
 NOTICED_LIMIT = 20
 WATCHED = {"open", "socket.connect", "socket.bind", "socket.sendto", "os.kill", "os.killpg", "os.fork", "os.forkpty",
            "os.posix_spawn", "subprocess.Popen", "os.system", "os.exec"}
+#: How each kind of notice begins: the grader keeps only notices that begin so (the rest could be forged flags).
+WROTE_OUTSIDE, REACHED_OUT = "tried to write outside its tree: ", "tried to reach the network or the host: "
+SIGNALLED, STARTED = "tried to signal other processes (it can reach only its own)", \
+    "started another process (it cannot outlive the run)"
+NOTICES = (WROTE_OUTSIDE, REACHED_OUT, SIGNALLED, STARTED)
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -44,13 +53,50 @@ def write_frame(stream: BinaryIO, value: object) -> None:
 
 
 def decode_frame(data: bytes) -> object:
-    """The value in one frame's bytes, loaded without ever running code from it."""
+    """The value in one frame's bytes, loaded without ever running code from it, and only if it is no
+    larger once loaded than its bytes allow: nothing compressed, nothing nested without end."""
     import torch
 
+    stored_only(data)
     try:
-        return torch.load(io.BytesIO(data), weights_only=True)
+        value = torch.load(io.BytesIO(data), weights_only=True)
     except Exception as error:  # noqa: BLE001 - anything the other side sent that is not plain data
         raise FrameError(f"not plain data ({type(error).__name__})") from None
+    bounded(value)
+    return value
+
+
+def stored_only(data: bytes) -> None:
+    """Refuse a frame that is not the archive ``torch.save`` writes, each file stored as it is: a
+    compressed member, or the old format's declared storage sizes, would be inflated by ``torch.load``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except Exception as error:  # noqa: BLE001 - whatever zipfile makes of bytes that are not an archive
+        raise FrameError(f"not plain data ({type(error).__name__})") from None
+    if any(member.compress_type != zipfile.ZIP_STORED or member.file_size > len(data) for member in members):
+        raise FrameError("not plain data (a compressed part)")
+
+
+def bounded(value: object) -> None:
+    """Refuse a loaded value with more than :data:`MAX_ITEMS` parts, :data:`MAX_DEPTH` levels, or a tensor
+    of more than :data:`MAX_ELEMENTS` elements: comparing or printing it would take without end."""
+    import torch
+
+    pending, items = [(value, 0)], 0
+    while pending:
+        item, depth = pending.pop()
+        items += 1
+        if items > MAX_ITEMS or depth > MAX_DEPTH:
+            raise FrameError(f"not plain data (more than {MAX_ITEMS} parts or {MAX_DEPTH} levels)")
+        if isinstance(item, torch.Tensor) and item.numel() > MAX_ELEMENTS:
+            raise FrameError(f"not plain data (a tensor of more than {MAX_ELEMENTS} elements)")
+        if isinstance(item, dict):
+            pending += [(part, depth + 1) for pair in item.items() for part in pair]
+        elif isinstance(item, list | tuple):
+            pending += [(part, depth + 1) for part in item]
 
 
 def read_exactly(stream: BinaryIO, count: int) -> bytes:
@@ -82,9 +128,12 @@ def confine(uid: int, memory_bytes: int, file_bytes: int, processes: int) -> Non
     """Cap memory, file size, core dumps and processes, then drop to ``uid`` (``-1``: stay who we are).
 
     The process limit counts every process and thread of ``uid``: each worker has a uid of its own,
-    so that a fork bomb stops at its own limit.
+    so that a fork bomb stops at its own limit. The data limit leaves out shared mappings, so the
+    address space is capped too (above what the libraries map without using it); the memory of all
+    the learner's processes together is watched from outside, by the grader.
     """
-    limits = [(resource.RLIMIT_DATA, memory_bytes), (resource.RLIMIT_FSIZE, file_bytes), (resource.RLIMIT_CORE, 0)]
+    limits = [(resource.RLIMIT_DATA, memory_bytes), (resource.RLIMIT_AS, memory_bytes + ADDRESS_SPACE_SLACK),
+              (resource.RLIMIT_FSIZE, file_bytes), (resource.RLIMIT_CORE, 0)]
     if uid >= 0:
         limits.append((resource.RLIMIT_NPROC, processes))
     for limit, value in limits:
@@ -135,13 +184,13 @@ class Notice:
             if writes and isinstance(path, (str, bytes)):
                 where = os.path.abspath(os.fsdecode(path))
                 if not (where + "/").startswith(self.scratch) and where != "/dev/null":
-                    self.note(f"tried to write outside its tree: {where}")
+                    self.note(f"{WROTE_OUTSIDE}{where}")
         elif event in ("socket.connect", "socket.bind", "socket.sendto"):
-            self.note(f"tried to reach the network or the host: {event.split('.')[1]} to {args[1]!r}")
+            self.note(f"{REACHED_OUT}{event.split('.')[1]} to {args[1]!r}")
         elif event in ("os.kill", "os.killpg"):
-            self.note("tried to signal other processes (it can reach only its own)")
+            self.note(SIGNALLED)
         else:
-            self.note("started another process (it cannot outlive the run)")
+            self.note(STARTED)
 
     def take(self) -> list[str]:
         seen, self.seen = self.seen, []
