@@ -3,43 +3,39 @@
 PyTorch runs each operator on a team of OpenMP threads, one per core, and between two
 operators the idle threads spin, waiting for the next one. On an idle machine that is the
 fastest way to wait. When anything else wants the cores (a browser, a second training, a
-test run), the spinning threads take the time slices the work needs, and the course's small
-operators wait often: on 2 busy cores a training step ran 5 to 20 times slower (see
-lesson 7, "Sharing the machine"). Two settings fix it, and every program of the course
-applies both:
+test run), there are more threads than cores: a spinning thread takes the time slice that
+another thread of its own team needs to finish the operator it waits for, and the course's
+small operators wait often. On 2 busy cores a training step ran 5 to 10 times slower (see
+lesson 7, "Sharing the machine").
 
-- :func:`configure_threads`, before ``torch`` is imported, shortens the spin
-  (``GOMP_SPINCOUNT``): idle threads still catch the next operator of the same step, then
-  sleep instead of spinning through the gap between steps;
-- :func:`share_cores`, called between steps, uses one thread for each core that the other
-  programs leave free, measured over the last half second.
+The course keeps the spinning, which idle is the fastest (waiting less, or sleeping at once,
+cost 5 to 35% of the idle speed), and removes what makes it harmful: it never runs more
+threads than there are free cores. :func:`configure_threads`, called by every program of
+the course before ``torch`` is imported, starts measuring; :func:`share_cores`, called
+between steps of work, uses one thread for each core that the other programs left free
+over the last half second.
 
-A value set in the environment always wins: ``OMP_NUM_THREADS`` fixes the number of
-threads (and turns :func:`share_cores` off), ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` how
-they wait.
+A value set in the environment always wins: ``OMP_NUM_THREADS`` fixes the number of threads
+(and turns :func:`share_cores` off), ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` how they wait.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 
-SPIN_COUNT = 10_000  # libgomp's default is 300,000; at 10,000 the idle speed is unchanged (lesson 7)
 REMEASURE_SECONDS = 0.5
-WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 THREAD_SETTING = "OMP_NUM_THREADS"
+WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # OpenMP's own, read once when PyTorch loads
 
 
 def configure_threads() -> None:
-    """Shorten how long PyTorch's idle threads spin, unless the environment already says how they wait.
+    """Start measuring how busy this process's cores are, so that :func:`share_cores` can decide at once.
 
-    Call it first, before anything imports ``torch``: OpenMP reads the setting once, when
-    PyTorch loads it. Programs started from this one inherit the setting. It also takes
-    the first measurement of the cores' use, so that :func:`share_cores` can decide at
-    once when the work starts.
+    Call it first, before anything imports ``torch``: the time PyTorch takes to load is then the
+    first measurement, and the first step of work already runs on the threads that fit.
     """
-    if not any(name in os.environ for name in WAIT_SETTINGS):
-        os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
     _CORES.start()
 
 
@@ -47,8 +43,9 @@ class CoreShare:
     """Measures how much of this process's cores other programs use, and sets PyTorch's threads to fit.
 
     It reads the kernel's CPU counters (``/proc/stat``) for the cores this process may
-    run on and subtracts this process's own CPU time; where there are no such counters
-    (macOS, Windows), it leaves PyTorch's threads as they are.
+    run on and subtracts the CPU time of this process and of the worker processes it
+    started (a ``DataLoader``'s); where there are no such counters (macOS, Windows), it
+    leaves PyTorch's threads as they are.
     """
 
     def __init__(self) -> None:
@@ -99,7 +96,21 @@ class CoreShare:
             if name in wanted:
                 values = [int(tick) for tick in ticks]
                 busy_ticks += sum(values[:8]) - values[3] - values[4]  # all but idle and iowait; no guest twice
-        return time.monotonic(), busy_ticks / os.sysconf("SC_CLK_TCK"), time.process_time()
+        ticks_per_second = os.sysconf("SC_CLK_TCK")
+        return time.monotonic(), busy_ticks / ticks_per_second, time.process_time() + _workers_ticks() / ticks_per_second
+
+
+def _workers_ticks() -> int:
+    """CPU ticks of the worker processes this one started with multiprocessing (a DataLoader's workers)."""
+    ticks = 0
+    for worker in multiprocessing.active_children():
+        try:
+            with open(f"/proc/{worker.pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # it has just ended
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime, the 14th and 15th fields
+    return ticks
 
 
 _CORES = CoreShare()

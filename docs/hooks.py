@@ -33,7 +33,7 @@ from mkdocs.structure.files import File, Files
 
 from course.threads import configure_threads
 
-configure_threads()  # the build may train the Look inside network: before PyTorch loads
+configure_threads()  # before PyTorch loads: the build may train the Look inside network
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"

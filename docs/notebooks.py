@@ -44,7 +44,7 @@ from pathlib import Path
 
 from course.threads import configure_threads
 
-configure_threads()  # before PyTorch loads: its threads then share the cores with other programs (lesson 7)
+configure_threads()  # before PyTorch loads: training then shares the cores with other programs (lesson 7)
 
 import solutions
 

@@ -18,6 +18,7 @@ from course.options import (
     DATA_ENV_VAR, DEFAULT_CHECKPOINT, DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, DEVICE_CHOICES, DRAWING_PAD_PORT, RECIPE_NAMES,
     check_run_name, figure_path,
 )
+from course.threads import share_cores
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 MAX_EPOCHS = 1000
@@ -157,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .commands import COMMANDS  # loads PyTorch
 
+        share_cores()  # measured while PyTorch loaded: the command runs on the cores others leave free
         return COMMANDS[args.command](args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)

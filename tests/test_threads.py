@@ -1,98 +1,124 @@
-"""How PyTorch's threads share the machine: the settings every program of the course starts with,
-the thread count fitted to the cores other programs leave free, and a value set by the user winning.
+"""How PyTorch's threads share the machine: every program of the course starts measuring before
+PyTorch loads, the work runs on the cores other programs leave free, and a value set by the user wins.
 
-The programs are started with none of the settings in their environment, as from a learner's shell;
-a probe (``tests/thread_probe/sitecustomize.py``) records what each had when it loaded PyTorch.
+The programs are started with none of the thread settings in their environment, as from a learner's
+shell; a probe (``tests/thread_probe/sitecustomize.py``) records from inside each what it had when
+PyTorch loaded and how many threads it used last.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from course import threads
-from course.threads import SPIN_COUNT, THREAD_SETTING, WAIT_SETTINGS, CoreShare, configure_threads
+from course.threads import THREAD_SETTING, WAIT_SETTINGS, CoreShare, configure_threads
 from grader.classroom.sandbox import bubblewrap
 from grader.classroom.sandbox import environment as sandbox_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "tests" / "thread_probe"
-COURSE_SPIN = {"GOMP_SPINCOUNT": str(SPIN_COUNT), "OMP_WAIT_POLICY": None, "OMP_NUM_THREADS": None}
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+BUSY_LOOP = [sys.executable, "-c", "while True: pass"]
 
 
-def started(command: list[str], tmp_path: Path, extra: dict[str, str] | None = None,
-            timeout: float = 300) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    """Run ``command`` from the course's folder with no thread setting in its environment; what the probe saw."""
+def started(command: list[str], tmp_path: Path, busy: int = 0, timeout: float = 300) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Run ``command`` from the course's folder, with no thread setting in its environment and ``busy``
+    busy loops beside it; what the probe recorded."""
     record = tmp_path / "probe.jsonl"
     env = {name: value for name, value in os.environ.items() if name not in (*WAIT_SETTINGS, THREAD_SETTING)}
-    env.update(PYTHONPATH=os.pathsep.join([str(PROBE), str(ROOT)]), THREAD_PROBE_FILE=str(record), **(extra or {}))
-    completed = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=timeout)
+    env.update(PYTHONPATH=os.pathsep.join([str(PROBE), str(ROOT)]), THREAD_PROBE_FILE=str(record))
+    loops = [subprocess.Popen(BUSY_LOOP) for _ in range(busy)]
+    try:
+        completed = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                   text=True, timeout=timeout)
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
     seen = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     return completed, seen
+
+
+def loads(seen: list[dict]) -> list[dict]:
+    """What each process had when PyTorch loaded."""
+    return [entry for entry in seen if "configured" in entry]
 
 
 def python(*arguments: str) -> list[str]:
     return [sys.executable, *arguments]
 
 
+def course_started_first(seen: list[dict], completed: subprocess.CompletedProcess) -> None:
+    assert loads(seen), f"PyTorch was never loaded:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}"
+    assert all(entry["configured"] for entry in loads(seen)), (seen, completed.stderr[-2000:])
+
+
 @pytest.mark.parametrize("command", [
-    python("-m", "solutions", "train", "--dry-run", "--device", "cpu", "--log-dir", "{tmp}/runs", "--save", "{tmp}/a.pt"),
+    python("-m", "solutions", "evaluate", "--checkpoint", "{tmp}/missing.pt"),
     python("-m", "exercises", "train", "--dry-run", "--device", "cpu"),
-    python("-m", "pytest", "exercises/", "--solutions", "-q", "-p", "no:cacheprovider", "-k", "test_shapes or Shape"),
+    python("-m", "solutions", "draw", "--checkpoint", "{tmp}/missing.pt"),
     python("benchmarks/profile_step.py", "--images", "200", "--batch-size", "100"),
     python("-c", "import runpy; runpy.run_path('docs/hooks.py'); import torch"),
-], ids=["solutions", "exercises", "self-grading", "benchmark", "site build hooks"])
-def test_each_program_loads_pytorch_with_the_course_spin(command: list[str], tmp_path: Path) -> None:
+], ids=["solutions", "exercises", "drawing pad", "benchmark", "site build hooks"])
+def test_each_program_starts_measuring_before_pytorch_loads(command: list[str], tmp_path: Path) -> None:
     completed, seen = started([part.replace("{tmp}", str(tmp_path)) for part in command], tmp_path)
-    assert seen, f"PyTorch was never loaded:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}"
-    assert seen[0] == COURSE_SPIN, (seen, completed.stderr[-2000:])
+    course_started_first(seen, completed)
+
+
+@pytest.mark.parametrize("command", [
+    python("-m", "solutions", "train", "--dry-run", "--device", "cpu", "--log-dir", "{tmp}/runs", "--save", "{tmp}/a.pt"),
+    python("-m", "pytest", "exercises/", "--solutions", "-q", "-p", "no:cacheprovider", "-m", "ex1"),
+], ids=["training", "self-grading"])
+def test_beside_busy_programs_the_work_runs_on_one_thread(command: list[str], tmp_path: Path) -> None:
+    """Every core kept busy by another program: the course's threads would only wait for each other."""
+    completed, seen = started([part.replace("{tmp}", str(tmp_path)) for part in command], tmp_path, busy=CORES)
+    course_started_first(seen, completed)
+    assert [entry["threads"] for entry in seen if "threads" in entry] == [1], (seen, completed.stderr[-2000:])
 
 
 @pytest.mark.skipif(bubblewrap() is None, reason="bubblewrap cannot run here (Debian: apt-get install bubblewrap)")
-def test_the_graders_own_programs_load_pytorch_with_the_course_spin(tmp_path: Path) -> None:
+def test_the_graders_own_programs_start_measuring_before_pytorch_loads(tmp_path: Path) -> None:
     """Gradescope and GitHub Classroom both run ``python -m grader autograder run``, here on the stubs."""
     completed, seen = started(python("-m", "grader", "autograder", "run", "exercises", "--format", "gradescope",
                                      "--out", str(tmp_path / "results.json"), "--no-hidden"), tmp_path, timeout=600)
     assert (tmp_path / "results.json").exists(), completed.stderr[-2000:]
-    assert seen and seen[0] == COURSE_SPIN, (seen, completed.stderr[-2000:])
-
-
-def test_the_drawing_pad_loads_pytorch_with_the_course_spin(tmp_path: Path) -> None:
-    completed, seen = started(python("-m", "solutions", "draw", "--checkpoint", str(tmp_path / "missing.pt")), tmp_path)
-    assert completed.returncode != 0 and "missing.pt" in completed.stderr
-    assert seen and seen[0] == COURSE_SPIN, seen
+    course_started_first(seen, completed)
 
 
 @pytest.mark.slow
-def test_torchrun_processes_load_pytorch_with_the_course_spin_and_one_thread(tmp_path: Path) -> None:
+def test_torchrun_processes_start_measuring_and_keep_torchruns_one_thread(tmp_path: Path) -> None:
     completed, seen = started(python("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
                                      "solutions", "train", "--dry-run", "--device", "cpu", "--log-dir",
                                      str(tmp_path / "runs"), "--save", str(tmp_path / "a.pt")), tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    workers = [settings for settings in seen if settings["GOMP_SPINCOUNT"] is not None]
-    assert workers == [{**COURSE_SPIN, "OMP_NUM_THREADS": "1"}] * 2, seen  # torchrun's own choice of one thread
+    workers = [entry for entry in loads(seen) if entry["OMP_NUM_THREADS"] == "1"]  # torchrun itself has none
+    assert len(workers) == 2 and all(entry["configured"] for entry in workers), seen
+    assert [entry["threads"] for entry in seen if entry["pid"] in {worker["pid"] for worker in workers}
+            and "threads" in entry] == [1, 1], seen
 
 
 def test_class_grading_workers_use_one_thread_each() -> None:
-    settings = sandbox_environment("/tree", "/reference", "/program", "/data", "/scratch")
+    settings = sandbox_environment("/tree", "", "/program", "/data", "/scratch")
     assert settings["OMP_NUM_THREADS"] == "1"
 
 
-def test_every_notebook_sets_the_threads_in_its_first_cell_before_pytorch_loads(tmp_path: Path) -> None:
+def test_every_notebook_starts_measuring_in_its_first_cell(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "docs"))
     notebooks = pytest.importorskip("notebooks", reason="the docs extra is not installed: pip install -e '.[docs]'")
     first_cells = {[cell for cell in notebooks.lesson_notebook(lesson).cells if cell.cell_type == "code"][0].source
                    for lesson in sorted((ROOT / "lessons").glob("[0-9][0-9]-*.md"))}
     assert len(first_cells) == 1, "every lesson's notebook starts with the same set-up cell"
     completed, seen = started(python("-c", first_cells.pop() + "\nimport torch"), tmp_path)
-    assert seen == [COURSE_SPIN], completed.stderr[-2000:]
+    course_started_first(seen, completed)
 
 
 @pytest.mark.parametrize("command", [
@@ -115,16 +141,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_a_wait_setting_of_the_users_wins(clean_environment, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_starting_to_measure_changes_nothing_in_the_environment(clean_environment) -> None:
+    """How OpenMP waits stays PyTorch's (or the user's): the course only chooses how many threads run."""
+    before = dict(os.environ)
     configure_threads()
-    assert os.environ["GOMP_SPINCOUNT"] == str(SPIN_COUNT)
-    for name, value in (("GOMP_SPINCOUNT", "5"), ("OMP_WAIT_POLICY", "PASSIVE")):
-        monkeypatch.delenv("GOMP_SPINCOUNT")
-        monkeypatch.setenv(name, value)
-        configure_threads()
-        assert os.environ[name] == value and (name == "GOMP_SPINCOUNT" or "GOMP_SPINCOUNT" not in os.environ)
-        monkeypatch.delenv(name)
-        monkeypatch.setenv("GOMP_SPINCOUNT", "x")  # undone by the next round's delenv
+    assert dict(os.environ) == before
 
 
 class Counters:
@@ -187,3 +208,23 @@ def test_the_real_counters_count_this_process_apart() -> None:
     share = CoreShare()
     now, everyone, ours = share._measure()
     assert everyone >= ours > 0 and now > 0
+
+
+def _spin_for(seconds: float) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="no /proc/stat on this system")
+def test_a_dataloaders_workers_count_as_this_process_not_as_others() -> None:
+    worker = multiprocessing.get_context("fork").Process(target=_spin_for, args=(30.0,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while threads._workers_ticks() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert threads._workers_ticks() > 0, "the worker's CPU time is not counted"
+    finally:
+        worker.terminate()
+        worker.join()
