@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal, Union
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Subset
 
 from course.options import DATA_ENV_VAR
 
@@ -213,9 +213,9 @@ def read_idx(path: Path) -> torch.Tensor:
     return torch.frombuffer(bytearray(content[4 + 4 * dimensions :]), dtype=torch.uint8).view(shape)
 
 
-class MNISTSplit(Dataset):
+class MNISTSplit:
     """The training or test split: ``data`` as uint8 ``(N, 28, 28)``, ``targets`` as int64 ``(N,)``, the
-    names torchvision's MNIST gives them; indexing gives ``(pixels, label)``."""
+    names torchvision's MNIST gives them."""
 
     def __init__(self, root: Path, train: bool) -> None:
         prefix = "train" if train else "t10k"
@@ -225,9 +225,6 @@ class MNISTSplit(Dataset):
 
     def __len__(self) -> int:
         return len(self.targets)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.data[index], int(self.targets[index])
 
 
 def load_split(train: bool, data_dir: str | os.PathLike | None = None) -> MNISTSplit:
