@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cgroups import LearnerGroup
 from .processes import all_pids, memory_of, parent_of, pid_inside, pid_namespace, running_threads, uid_of
 from .sandbox import Limits, sandbox_command, unsandboxed_command, worker_uid
 from .submissions import readable
@@ -59,6 +60,10 @@ class Worker:
         self.over_limit = 0  # runs stopped for taking more memory or threads than given, all processes together
         self.output = workspace / "output.txt"
         self.lingering = 0  # processes found still running beside the worker when it was stopped
+        # Made once per submission and kept across its workers; None where no control group can be made.
+        self.group = LearnerGroup.make(f"mnist-course-grader-{os.getpid()}-{slot}", limits.memory_bytes,
+                                       limits.processes)
+        self.memory_kills = 0  # the group's count when last read: a rise means the kernel ended a process
 
     def start(self, network: bool = False) -> subprocess.Popen:
         """Start a worker; with ``network``, one that holds the course's CNN."""
@@ -70,6 +75,8 @@ class Worker:
             command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch, self.uid,
                                                folder)
         self.holds_network = network
+        if self.group:
+            command = self.group.join_command(command)
         with self.output.open("ab") as output:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
                                             env=env, start_new_session=True, cwd=self.workspace)
@@ -92,6 +99,9 @@ class Worker:
         except TimeoutError:
             return self._stopped(f"no answer within {seconds:g} s (an endless loop, or far too slow)")
         except EOFError as error:
+            if self._killed_for_memory():
+                self.over_limit += 1
+                return self._stopped(self._over_memory())
             return self._stopped(self._ended(error))
         except FrameError as error:
             return self._stopped(f"its answer could not be read ({error})", garbled=True)
@@ -100,6 +110,14 @@ class Worker:
         except FrameError as error:
             return self._stopped(f"its answer could not be read ({error})", garbled=True)
         return _reply(reply)
+
+    def _killed_for_memory(self) -> bool:
+        """Whether the kernel ended one of the learner's processes for its group's memory, since last asked."""
+        kills, self.memory_kills = self.memory_kills, self.group.memory_kills() if self.group else 0
+        return self.memory_kills > kills
+
+    def _over_memory(self) -> str:
+        return f"its processes held more than {self.limits.memory_bytes / 2**30:g} GiB of memory together"
 
     def _ended(self, error: Exception) -> str:
         code = self.process.wait() if self.process else None
@@ -125,7 +143,7 @@ class Worker:
         if self.crowded >= CROWDED_WATCHES:
             raise OverLimit(f"it kept {running} threads or processes running at once, where it is given one")
         if sum(map(memory_of, processes)) > self.limits.memory_bytes:
-            raise OverLimit(f"its processes held more than {self.limits.memory_bytes / 2**30:g} GiB of memory together")
+            raise OverLimit(self._over_memory())
 
     def _count_running(self, processes: list[int]) -> int:
         running = sum(map(running_threads, processes))
@@ -150,6 +168,8 @@ class Worker:
             pass
         if self.uid >= 0:  # what left the process group (setsid) still has the worker's own uid
             _kill_all_of(self.uid)
+        if self.group:  # and whatever changed its uid or session is still in the group
+            self.group.kill()
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             try:
@@ -157,6 +177,13 @@ class Worker:
             except (OSError, ValueError):
                 pass
         self.process = None
+
+    def close(self) -> None:
+        """Stop the worker and give back its control group: the submission is graded."""
+        self.stop()
+        if self.group:
+            self.group.remove()
+            self.group = None
 
     def output_tail(self) -> str:
         """The last lines the learner's code printed."""

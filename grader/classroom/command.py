@@ -21,6 +21,7 @@ from pathlib import Path
 
 from solutions.errors import CourseError
 
+from .cgroups import kernel_limits
 from .checks import PUBLIC_SEED, class_checks
 from .grading import Grade, Setting, grade_submission
 from .report import ClassReport, summary_table
@@ -191,7 +192,8 @@ def grade_command(args: argparse.Namespace) -> int:
         report = ClassReport(args.out, feedback, [submission.learner for submission in submissions])
         with prepared(limits, hidden_seed, args.allow_unsandboxed, args.timeout) as setting:
             fence = "in a bubblewrap sandbox" if setting.sandboxed else "WITHOUT A SANDBOX (--allow-unsandboxed)"
-            print(f"Grading {len(submissions)} submission(s), {args.workers} at a time, each {fence}; "
+            print(f"Grading {len(submissions)} submission(s), {args.workers} at a time, each {fence}, "
+                  f"{kernel_limits()}; "
                   f"{len(setting.checks)} checks" + ("" if hidden_seed is None else f", hidden seed {hidden_seed}"),
                   file=sys.stderr)
             grade_class(submissions, setting, args.workers, report, progress=not args.quiet)
