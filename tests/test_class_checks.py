@@ -6,6 +6,8 @@ import io
 import os
 import pickle
 import struct
+import threading
+from dataclasses import replace
 
 import pytest
 import torch
@@ -71,6 +73,24 @@ def test_a_failing_verdict_says_what_was_expected_found_and_the_hint():
     assert entry.hint(check.hint) in verdict.message
     assert judged(check, entry, Reply(error="not started"), None).message.endswith("(write exercises/tensors.py)")
     assert not judged(check, entry, Reply(answer={"passed": True}), wanted).passed
+
+
+def test_judging_an_answer_has_a_time_limit(monkeypatch):
+    """An answer no judge foresaw cannot hold a grader thread: comparing it stops after a time limit."""
+    check = class_checks(PUBLIC_SEED, end_to_end=False)[0]
+
+    def endless(found, wanted):
+        while True:
+            pass
+
+    monkeypatch.setattr("grader.classroom.grading.JUDGING_SECONDS", 0.2)
+    outcome: list = []
+    judging = threading.Thread(target=lambda: outcome.append(
+        judged(replace(check, judge=endless), exercises()[check.exercise], Reply(answer={}), {})))
+    judging.start()
+    judging.join(timeout=60)
+    assert not judging.is_alive()
+    assert "an answer that took more than 0.2 s to compare" in outcome[0].message
 
 
 def test_answers_are_plain_data_never_code(tmp_path):

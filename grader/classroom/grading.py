@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..catalog import Exercise, exercises
+from ..clock import CheckTimedOut, time_limit
 from ..stubs import expected_exercises
 from .asking import BUSY_THREADS, Reply, Worker
 from .checks import BY_HAND, Check
@@ -24,6 +25,8 @@ from .sandbox import Limits
 from .submissions import Submission, learner_modules
 
 NOT_STARTED = "not started"
+# Judges compare bounded answers in a moment; this only stops a shape no judge foresaw from holding a grader thread.
+JUDGING_SECONDS = 10.0
 
 
 @dataclass
@@ -157,7 +160,10 @@ def judged(check: Check, entry: Exercise, reply: Reply, expected: object, scruti
     if doubt:
         return _verdict(check, entry, problem=doubt)
     try:
-        wrong = check.judge(reply.answer, expected)
+        with time_limit(JUDGING_SECONDS):
+            wrong = check.judge(reply.answer, expected)
+    except CheckTimedOut:
+        wrong = f"an answer that took more than {JUDGING_SECONDS:g} s to compare"
     except Exception as error:  # noqa: BLE001 - an answer of a shape no judge foresaw is a wrong answer
         wrong = f"an answer that could not be compared ({type(error).__name__})"
     if wrong is None:
@@ -222,7 +228,7 @@ def grade_submission(submission: Submission, setting: Setting, slot: int = 0,
         if interview.stopped_files:
             grade.output_tail = worker.output_tail()
     finally:
-        worker.stop()
+        worker.close()
         live.discard(worker)
         shutil.rmtree(root, ignore_errors=True)
     grade.seconds = time.monotonic() - started
