@@ -21,6 +21,7 @@ from pathlib import Path
 from .cgroups import LearnerGroup
 from .processes import all_pids, memory_of, parent_of, pid_inside, pid_namespace, running_threads, uid_of
 from .sandbox import Limits, sandbox_command, unsandboxed_command, worker_uid
+from .seccomp import no_user_namespaces
 from .submissions import readable
 from .worker import MAX_FRAME_BYTES, NOTICES, FrameError, decode_frame, write_frame
 
@@ -68,18 +69,23 @@ class Worker:
     def start(self, network: bool = False) -> subprocess.Popen:
         """Start a worker; with ``network``, one that holds the course's CNN."""
         folder = self.network if network else None
-        if self.sandboxed:
-            command, env = sandbox_command(self.tree, self.data, self.program, self.limits, self.uid, folder), {}
-        else:
-            scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=self.workspace))
-            command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch, self.uid,
-                                               folder)
+        with no_user_namespaces() as (filtering, descriptors):
+            if self.sandboxed:
+                command = sandbox_command(self.tree, self.data, self.program, self.limits, self.uid, folder,
+                                          filtering)
+                env = {}
+            else:
+                scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=self.workspace))
+                command, env = unsandboxed_command(self.tree, self.data, self.program, self.limits, scratch,
+                                                   self.uid, folder)
+                descriptors = ()
+            if self.group:
+                command = self.group.join_command(command)
+            with self.output.open("ab") as output:
+                self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=output, env=env, start_new_session=True, cwd=self.workspace,
+                                                pass_fds=descriptors)
         self.holds_network = network
-        if self.group:
-            command = self.group.join_command(command)
-        with self.output.open("ab") as output:
-            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=output,
-                                            env=env, start_new_session=True, cwd=self.workspace)
         return self.process
 
     def ask(self, procedure: str, inputs: dict, seconds: float, network: bool = False) -> Reply:

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -142,12 +143,13 @@ def python_runs_as(uid: int) -> bool:
 
 
 def sandbox_command(tree: Path, data: Path, program: Path, limits: Limits, uid: int,
-                    network: Path | None = None) -> list[str]:
+                    network: Path | None = None, filtering: Sequence[str] = ()) -> list[str]:
     """The command that starts a worker for the submission in ``tree``, inside bubblewrap (with the
-    course's CNN from ``network`` when it is given)."""
+    course's CNN from ``network`` when it is given, and ``filtering``: the arguments that load a
+    seccomp filter, see :mod:`grader.classroom.seccomp`)."""
     mounts = [(str(tree), TREE), (str(program), PROGRAM), (str(data), DATA),
               *([(str(network), NETWORK)] if network else []), *((root, root) for root in python_roots())]
-    arguments = [*_namespaces(), *_readable_folders(*(inside for _, inside in mounts), SCRATCH)]
+    arguments = [*_namespaces(), *filtering, *_readable_folders(*(inside for _, inside in mounts), SCRATCH)]
     for folder in SYSTEM:
         if os.path.islink(folder):
             arguments += ["--symlink", os.readlink(folder), folder]
