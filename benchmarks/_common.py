@@ -16,9 +16,9 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from solutions.data import prepare_mnist  # noqa: E402
-from solutions.device import select_device  # noqa: E402
-from solutions.errors import CourseError  # noqa: E402
+from course.data import prepare_mnist  # noqa: E402
+from course.device import select_device  # noqa: E402
+from course.errors import CourseError  # noqa: E402
 from solutions.model import CNN  # noqa: E402
 
 

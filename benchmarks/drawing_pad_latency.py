@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the browser helpers live with the tests
 
 from _common import describe_machine  # noqa: E402
-from solutions.checkpoint import save_checkpoint  # noqa: E402
+from course.checkpoint import save_checkpoint  # noqa: E402
 from solutions.model import CNN  # noqa: E402
 from tests.drawing_pad_browser import CHROMIUM_ARGS, DIGITS, answer, draw, open_pad, running_pad  # noqa: E402
 

@@ -22,10 +22,10 @@ import time
 import torch
 from torch import nn
 
-from solutions.data import make_loaders
+from course.data import make_loaders
+from course.recipes import FAST
+from course.training import build_model
 from solutions.engine import train_one_epoch
-from solutions.recipes import FAST
-from solutions.training import build_model
 
 PIPELINES = {"notebook (DataLoader + ToTensor, 1 worker)": "dataloader", "course (one tensor on the device)": "tensor"}
 

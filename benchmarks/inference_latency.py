@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from _common import describe_machine
-from solutions.checkpoint import load_checkpoint
-from solutions.data import load_split
+from course.checkpoint import load_checkpoint
+from course.data import load_split
 from solutions.inference import predict
 from solutions.model import CNN
 from solutions.preprocess import prepare_drawing

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "docs"))
 
 from _common import describe_machine  # noqa: E402
 from site_network import site_checkpoint  # noqa: E402
-from solutions.checkpoint import load_checkpoint  # noqa: E402
-from solutions.data import load_split, to_model_input  # noqa: E402
+from course.checkpoint import load_checkpoint  # noqa: E402
+from course.data import load_split, to_model_input  # noqa: E402
 from solutions.inference import predict  # noqa: E402
 from solutions.preprocess import prepare_drawing  # noqa: E402
 from tests.look_inside_browser import (  # noqa: E402

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from solutions.data import make_loaders
+from course.data import make_loaders
+from course.recipes import FAST
+from course.training import build_model
 from solutions.engine import train_one_epoch
-from solutions.recipes import FAST
-from solutions.training import build_model
 
 KERNEL = 5
 # The two convolutions, told apart by their input's channels: name, channels in and out, input side.

@@ -14,8 +14,8 @@ import argparse
 import time
 
 from _common import describe_machine, device_or_exit, warm_up_data
-from solutions.recipes import FAST, NOTEBOOK
-from solutions.training import train
+from course.recipes import FAST, NOTEBOOK
+from course.training import train
 
 
 def timed_run(recipe, device, seed):

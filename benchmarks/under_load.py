@@ -55,9 +55,9 @@ def train_once(recipe_name: str, images: int) -> None:
     configure_threads()
     import torch
 
-    from solutions.data import make_loaders
-    from solutions.recipes import get_recipe
-    from solutions.training import fit
+    from course.data import make_loaders
+    from course.recipes import get_recipe
+    from course.training import fit
 
     recipe = get_recipe(recipe_name).with_overrides(epochs=1, batch_size=100, lr=1e-3)
     loaders = make_loaders(recipe.pipeline, batch_size=recipe.batch_size, normalize=recipe.normalize,

@@ -1,5 +1,9 @@
-"""The course's runtime: what every program of the course shares, below the reference and the exercises.
+"""The course's runtime: the command line, data, training loop, recipes, checkpoints, writes,
+distributed training, drawing pad, serving and export, written once for both sets of parts.
 
-It imports neither ``solutions`` nor ``exercises``, and nothing heavy at import time, so that any
-program can use it first, before PyTorch is loaded.
+The runtime runs the parts it is handed (:mod:`course.parts`): the reference answers in
+``solutions`` or the learner's own in ``exercises``; it imports neither directly. At the bottom,
+:mod:`course.errors`, :mod:`course.options`, :mod:`course.threads`, :mod:`course.mnist` and
+:mod:`course.writes` import nothing of the rest and nothing heavy, so that the parts can import them
+and any program can load them first, before PyTorch.
 """

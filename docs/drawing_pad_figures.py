@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/ holds the photo maker and the browser helpers
 
-from solutions.checkpoint import save_checkpoint  # noqa: E402
-from solutions.data import load_split  # noqa: E402
-from solutions.drawing_pad import DigitReader, step_strip  # noqa: E402
+from course.checkpoint import save_checkpoint  # noqa: E402
+from course.data import load_split  # noqa: E402
+from course.drawing_pad import DigitReader, step_strip  # noqa: E402
 from solutions.preprocess import load_image  # noqa: E402
 from tests.drawing_pad_browser import CHROMIUM_ARGS, DIGITS, draw, open_pad, running_pad  # noqa: E402
 from tests.photos import write_all  # noqa: E402

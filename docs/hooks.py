@@ -46,8 +46,8 @@ PHONE_WIDTH = "600px"  # up to this screen width, a figure's "_phone" variant is
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
+from course.errors import CourseError  # noqa: E402
 from grader.catalog import exercise  # noqa: E402
-from solutions.errors import CourseError  # noqa: E402
 from notebooks import notebook_text  # noqa: E402
 from site_network import weights_json  # noqa: E402
 

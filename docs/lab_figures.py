@@ -17,11 +17,11 @@ import torchvision.transforms.functional as TF
 from matplotlib.figure import Figure
 from torch import nn
 
-from solutions.data import MNIST_MEAN, MNIST_STD, TensorBatches, load_split, to_model_input
+from course.data import MNIST_MEAN, MNIST_STD, TensorBatches, load_split, to_model_input
+from course.recipes import FAST
 from solutions.engine import evaluate, train_one_epoch
 from solutions.inference import predict
 from solutions.model import CNN, count_parameters
-from solutions.recipes import FAST
 
 Save = Callable[[Figure, str], None]
 CPU = torch.device("cpu")

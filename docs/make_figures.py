@@ -43,14 +43,14 @@ import solutions.model
 import lab_figures
 from drawing_pad_figures import make_with_model as drawing_pad_figures
 from lab_figures import rotated_accuracy
-from solutions.data import MNIST_MEAN, MNIST_STD, load_split, make_loaders, to_model_input
-from solutions.errors import CourseError
+from course.data import MNIST_MEAN, MNIST_STD, load_split, make_loaders, to_model_input
+from course.errors import CourseError
+from course.recipes import FAST, NOTEBOOK
+from course.report import collect_predictions, confusion_matrix, plot_confusion_matrix
+from course.training import RunResult, train
 from solutions.inference import predict
-from solutions.preprocess import prepare_drawing
-from solutions.recipes import FAST, NOTEBOOK
-from solutions.report import collect_predictions, confusion_matrix, plot_confusion_matrix
 from solutions.model import CNN
-from solutions.training import RunResult, train
+from solutions.preprocess import prepare_drawing
 
 OUT = Path(__file__).resolve().parent.parent / "lessons" / "figures"
 CPU = torch.device("cpu")

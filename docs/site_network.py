@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from solutions.checkpoint import load_checkpoint
-from solutions.errors import CourseError
-from solutions.export import weights_document
-from solutions.recipes import FAST
-from solutions.training import train
+from course.checkpoint import load_checkpoint
+from course.errors import CourseError
+from course.export import weights_document
+from course.recipes import FAST
+from course.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "site-network.pt"

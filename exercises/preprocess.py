@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter, ImageOps
 
-from .data import MNIST_MEAN, MNIST_STD
-from .errors import CourseError
-from .writes import refuse_special_file
+from course.errors import CourseError
+from course.mnist import MNIST_MEAN, MNIST_STD
+from course.writes import refuse_special_file
 
 INK_THRESHOLD = 0.2  # share of the ink's full brightness that counts as ink when cropping
 DIGIT_BOX = 20

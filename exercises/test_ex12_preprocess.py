@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
+from course.mnist import MNIST_MEAN, MNIST_STD
 from grader.checks import FollowsFrom, expect
-from solutions.data import MNIST_MEAN, MNIST_STD
 
 pytestmark = pytest.mark.ex12
 

@@ -7,9 +7,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader
 
+from course.data import load_split
 from grader.checks import expect
 from grader.diagnosis import agrees, likeliest
-from solutions.data import load_split
 
 pytestmark = pytest.mark.ex1
 

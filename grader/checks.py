@@ -12,6 +12,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from course.parts import PART_MODULES, Parts
+
 from .tracing import library_use  # noqa: F401 - the checks use it from here
 
 
@@ -97,6 +99,10 @@ class Target:
             raise LearnerCodeBroken(
                 f"importing {path} failed with {type(error).__name__}: {error}{where_in(error, self.folder)}"
             ) from error
+
+    def parts(self) -> Parts:
+        """This package's modules as the course's runtime runs them (see :mod:`course.parts`)."""
+        return Parts(package=self.package, folder=self.folder, **{name: self.module(name) for name in PART_MODULES})
 
     def running(self, hint: str) -> contextmanager:
         """``with learner.running("flatten"): ...`` reports an exception inside with that hint."""

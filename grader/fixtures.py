@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from solutions.data import load_split, make_loaders, to_model_input
+from course.data import load_split, make_loaders, to_model_input
+from course.recipes import FAST
+from course.training import fit
 from solutions.model import CNN
-from solutions.recipes import FAST
-from solutions.training import fit
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,10 @@ from course.threads import share_cores
 from .catalog import Exercise, exercises
 from .checks import CheckFailed, FollowsFrom, LearnerCodeBroken, Target, where_in
 from .clock import CheckTimedOut, seconds_within, time_limit
-from .progress import RENUMBERED_NOTE, load_results, record, remembered, renumbered_since_last_run, save_results
+from .progress import (
+    RENUMBERED_NOTE, dropped_by_the_move, load_results, moved_note, record, remembered, renumbered_since_last_run,
+    save_results,
+)
 
 CHECK_TIMEOUT = 60  # seconds per check; a learner's endless loop must not hang the whole run
 END_TO_END_FACTOR = 10  # a check without a module of its own trains a model: it gets ten times as long
@@ -296,6 +299,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     folder = config.stash.get(EXERCISES_FOLDER, None)
     if folder is not None and not config.getoption("--solutions") and renumbered_since_last_run(folder):
         write(RENUMBERED_NOTE)
+    dropped = dropped_by_the_move(folder) if folder is not None and not config.getoption("--solutions") else []
+    if dropped:
+        write(moved_note(dropped))
     earlier = _remember(config, book, statuses)
     shown = {number: earlier.get(number, status) for number, status in statuses.items()}
     symbols = {"done": "✔", NOT_STARTED: "·", "not run": " "}

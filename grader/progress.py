@@ -15,7 +15,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from .catalog import Exercise
+from .catalog import Exercise, exercises
 
 STATE_FOLDER = ".grader"
 RESULTS_FILE = "results.json"
@@ -29,6 +29,12 @@ OLD_NUMBERS = {1: 3, 2: 7, 3: 9, 4: 11, 5: 12, 6: 10}
 RENUMBERED_NOTE = ("The exercises now follow the lessons, 12 of them (building the CNN is exercise 3): results "
                    "remembered under the old numbers were dropped, your code is untouched; run pytest exercises/ "
                    "to grade it again.")
+
+# Until the runtime moved out of exercises/ into course/, the checks of exercises 1 and 12 imported it from
+# solutions/ and exercises/preprocess.py from its copy: results remembered from before name the files as they
+# were. Those whose files have changed since are dropped, in one line; the others carry over as they are.
+LAYOUT_KEY, LAYOUT = "layout", "rooms"
+STAMPS = (NUMBERING_KEY, LAYOUT_KEY)
 
 
 def state_folder(exercises_folder: Path) -> Path:
@@ -59,7 +65,7 @@ def _write_state(path: Path, state: dict) -> None:
     """Write ``state`` with the numbering stamp, atomically: a run stopped half-way leaves the previous file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.partial")
-    partial.write_text(json.dumps({NUMBERING_KEY: NUMBERING, **state}, indent=2))
+    partial.write_text(json.dumps({NUMBERING_KEY: NUMBERING, LAYOUT_KEY: LAYOUT, **state}, indent=2))
     os.replace(partial, path)
 
 
@@ -73,12 +79,31 @@ def load_results(exercises_folder: Path) -> dict[str, dict]:
     results = _read_state(state_folder(exercises_folder) / RESULTS_FILE)
     if _under_old_numbers(results):
         return {}
-    return {marker: record for marker, record in results.items() if marker != NUMBERING_KEY}
+    return {marker: record for marker, record in results.items() if marker not in STAMPS}
 
 
 def renumbered_since_last_run(exercises_folder: Path) -> bool:
     """Whether the learner's remembered results date from the old numbering (and are now dropped)."""
     return _under_old_numbers(_read_state(state_folder(exercises_folder) / RESULTS_FILE))
+
+
+def dropped_by_the_move(exercises_folder: Path) -> list[Exercise]:
+    """The exercises whose results, remembered before the runtime moved to course/, no longer match their files."""
+    state = _read_state(state_folder(exercises_folder) / RESULTS_FILE)
+    if not state or _under_old_numbers(state) or state.get(LAYOUT_KEY) == LAYOUT:
+        return []
+    results = load_results(exercises_folder)
+    return [entry for entry in exercises().values()
+            if entry.marker in results and remembered(exercises_folder, entry, results) is None]
+
+
+def moved_note(dropped: list[Exercise]) -> str:
+    """The one line that says which remembered results the move of the runtime dropped."""
+    numbers = " and ".join(", ".join(str(entry.number) for entry in dropped).rsplit(", ", 1))
+    markers = " or ".join(entry.marker for entry in dropped)
+    return (f"The runtime moved out of exercises/ into course/: the remembered results of exercise"
+            f"{'s' if len(dropped) > 1 else ''} {numbers} no longer match their files and were dropped, "
+            f"your code is untouched; run pytest exercises/ -m '{markers}' to grade them again.")
 
 
 def load_hints_seen(path: Path) -> dict[str, int]:
@@ -87,7 +112,7 @@ def load_hints_seen(path: Path) -> dict[str, int]:
     if _under_old_numbers(seen):
         seen = {f"ex{OLD_NUMBERS[int(marker[2:])]}": count for marker, count in seen.items()
                 if marker[2:].isdigit() and int(marker[2:]) in OLD_NUMBERS}
-    return {marker: count for marker, count in seen.items() if marker != NUMBERING_KEY and isinstance(count, int)}
+    return {marker: count for marker, count in seen.items() if marker not in STAMPS and isinstance(count, int)}
 
 
 def save_hints_seen(path: Path, seen: dict[str, int]) -> None:

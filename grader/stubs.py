@@ -1,5 +1,8 @@
 """Generating ``exercises/`` from ``solutions/``: solution blocks become ``NotImplementedError`` stubs.
 
+``solutions/`` holds only the modules a learner writes, so ``exercises/`` gets only those (and the
+package's ``__init__.py`` and ``__main__.py``); the runtime they run in is ``course/``, never copied.
+
 In the reference, the code a learner writes stands between two markers::
 
     # BEGIN SOLUTION ex7
@@ -12,12 +15,22 @@ Everything outside the markers is given code and is copied unchanged.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from .catalog import EXERCISES, SOLUTIONS, exercise
+from .progress import state_folder
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION ex(?P<number>\d+)[ \t]*$")
 END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
+
+
+# The runtime's modules that exercises/ held as generated copies until the runtime moved to course/.
+FORMER_COPIES = (
+    "checkpoint.py", "cli.py", "commands.py", "data.py", "device.py", "distributed.py", "drawing_pad.py", "errors.py",
+    "export.py", "recipes.py", "report.py", "serving.py", "training.py", "unfinished.py", "writes.py",
+)
+FORMER_COPIES_FOLDER = "runtime-copies"  # where generate puts them, in the grader's folder of exercises/
 
 
 class MarkerError(ValueError):
@@ -73,7 +86,8 @@ def out_of_sync(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> lis
     present = {path.name for path in exercises.glob("*.py") if path.name != "conftest.py"
                and not path.name.startswith("test_")}
     problems = [f"{name}: in solutions/ but missing from exercises/" for name in sorted(expected.keys() - present)]
-    problems += [f"{name}: in exercises/ but not in solutions/" for name in sorted(present - expected.keys())]
+    problems += [f"{name}: in exercises/ but not in solutions/" + (" (the runtime is course/ now)" if name in
+                 FORMER_COPIES else "") for name in sorted(present - expected.keys())]
     problems += [f"{name}: differs from the stub generated from solutions/{name}" for name in sorted(expected)
                  if name in present and (exercises / name).read_text() != expected[name]]
     return problems
@@ -82,7 +96,7 @@ def out_of_sync(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> lis
 def generate(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, force: bool = False) -> list[str]:
     """Write the exercise modules; a learner's edited file is kept unless ``force``. Returns what happened."""
     exercises.mkdir(exist_ok=True)
-    report = []
+    report = set_aside_former_copies(exercises)
     for name, text in expected_exercises(solutions).items():
         target = exercises / name
         if target.exists() and target.read_text() == text:
@@ -103,3 +117,19 @@ def reset(number: int, solutions: Path = SOLUTIONS, exercises: Path = EXERCISES)
     target = exercises / module
     target.write_text(make_stub((solutions / module).read_text()))
     return target
+
+
+def set_aside_former_copies(exercises: Path = EXERCISES) -> list[str]:
+    """Move the runtime copies an exercises/ of the earlier layout holds into its grader folder, in one line.
+
+    They are moved, not deleted: a learner may have edited one, and their edits stay readable.
+    """
+    found = [exercises / name for name in FORMER_COPIES if (exercises / name).is_file()]
+    if not found:
+        return []
+    aside = state_folder(exercises) / FORMER_COPIES_FOLDER
+    aside.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        shutil.move(path, aside / path.name)
+    return [f"moved   {len(found)} runtime copies ({', '.join(path.name for path in found)}) out of exercises/ into "
+            f"{aside.relative_to(exercises.parent)}/: the runtime is course/ now, written once"]

@@ -1,4 +1,4 @@
-"""Entry point for ``python -m solutions``: the command line (:mod:`.cli`)."""
+"""``python -m solutions`` (or ``exercises``): the course's command line, :mod:`course.cli`, running this package's parts."""
 
 import sys
 
@@ -6,6 +6,6 @@ from course.threads import configure_threads
 
 configure_threads()  # before anything loads PyTorch
 
-from .cli import main  # noqa: E402
+from course.cli import main  # noqa: E402
 
-sys.exit(main())
+sys.exit(main(parts=__package__))

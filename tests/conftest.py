@@ -14,9 +14,9 @@ configure_threads()  # before PyTorch loads: the suite's programs share 2 cores
 
 import torch  # noqa: E402
 
-from solutions.data import make_loaders, prepare_mnist
-from solutions.recipes import FAST
-from solutions.training import fit, train
+from course.data import make_loaders, prepare_mnist
+from course.recipes import FAST
+from course.training import fit, train
 
 
 RUN_SLOW_ENV_VAR = "MNIST_COURSE_RUN_SLOW"

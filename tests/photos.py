@@ -152,7 +152,7 @@ def write_all(kind: str, digits: np.ndarray, folder: Path, seed: int = 0) -> lis
 
 
 def main(out: str) -> None:
-    from solutions.data import load_split
+    from course.data import load_split
 
     test_set = load_split(train=False)
     for kind in KINDS:

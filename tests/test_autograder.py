@@ -23,13 +23,13 @@ import pytest
 import torch
 import torchvision
 
+from course.errors import CourseError
 from grader.autograder import github_classroom, gradescope
 from grader.autograder.scoring import NOT_GRADED, points_per_exercise, score_checks, shares, total
 from grader.autograder.submission import Outcome
 from grader.catalog import REPO, SOLUTIONS, exercises
 from grader.classroom import Grade, Verdict
 from grader.stubs import make_stub
-from solutions.errors import CourseError
 from tests.learners.attacks import DEEP_ERROR, corrupt_deflate
 from tests.test_grader import learner_tree
 from tests.test_grading import solved, zip_folder

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from solutions import checkpoint
-from solutions.checkpoint import load_checkpoint, save_checkpoint
-from solutions.errors import CourseError
+from course import checkpoint
+from course.checkpoint import load_checkpoint, save_checkpoint
+from course.errors import CourseError
 from solutions.model import CNN
 
 

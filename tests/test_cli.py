@@ -7,13 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from solutions import data as data_module
-from solutions.checkpoint import load_checkpoint, save_checkpoint
-from solutions.cli import INTERRUPTED, main
-from solutions.data import Loaders, make_loaders
-from solutions.device import mps_available
-from solutions.recipes import FAST
-from solutions.training import fit
+from course import data as data_module
+from course.checkpoint import load_checkpoint, save_checkpoint
+from course.cli import INTERRUPTED, main
+from course.data import Loaders, make_loaders
+from course.device import mps_available
+from course.recipes import FAST
+from course.training import fit
 
 DEVICES = [
     pytest.param("cpu"),

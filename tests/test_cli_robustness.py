@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from solutions import writes
-from solutions.checkpoint import FORMAT, load_checkpoint, record_checksum, save_checkpoint
-from solutions.errors import CourseError
+from course import writes
+from course.checkpoint import FORMAT, load_checkpoint, record_checksum, save_checkpoint
+from course.errors import CourseError
 from solutions.model import CNN
 from tests.forked_python import ForkedPython
 

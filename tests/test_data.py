@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from solutions import data
-from solutions.data import (
+from course import data
+from course.data import (
     DATA_ENV_VAR,
     RAW_MD5,
     TensorBatches,
@@ -14,7 +14,7 @@ from solutions.data import (
     prepare_mnist,
     resolve_data_dir,
 )
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from solutions import device as device_module
-from solutions.device import select_device
-from solutions.errors import CourseError
+from course import device as device_module
+from course.device import select_device
+from course.errors import CourseError
 
 
 def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):

@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from solutions.data import TensorBatches
-from solutions.distributed import Processes, joined, launched_by_torchrun, per_process_batch_size, start_epoch
-from solutions.errors import CourseError
+from course.data import TensorBatches
+from course.distributed import Processes, joined, launched_by_torchrun, per_process_batch_size, start_epoch
+from course.errors import CourseError
 
 ROOT = Path(__file__).resolve().parent.parent
 SLICE_SCRIPT = ROOT / "tests" / "torchrun_slice.py"

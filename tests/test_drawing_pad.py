@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from solutions.checkpoint import save_checkpoint
-from solutions.cli import main
-from solutions.drawing_pad import STEP_TITLES, DigitReader, drawing_from, save_strip, step_strip
-from solutions.errors import CourseError
+from course.checkpoint import save_checkpoint
+from course.cli import main
+from course.drawing_pad import STEP_TITLES, DigitReader, drawing_from, save_strip, step_strip
+from course.errors import CourseError
 from tests.drawing_pad_browser import DIGITS, ROOT, answer, draw, free_port, open_pad, running_pad
 from tests.photos import write_all
 from tests.test_site import browser  # noqa: F401  (the headless Chromium fixture)
@@ -109,7 +109,7 @@ def learner_copy(folder: Path, written: tuple[str, ...]) -> Path:
 def exercises_draw(folder: Path, checkpoint: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "exercises", "draw", "--checkpoint", str(checkpoint)],
                           cwd=folder, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(folder)})
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])})
 
 
 def test_the_exercises_pad_names_every_exercise_still_missing(checkpoint, tmp_path):
@@ -168,7 +168,7 @@ def test_drawing_and_uploading_in_the_browser(checkpoint, browser, digits_for_up
 def test_one_photo_sent_from_two_pages_is_read_for_both(checkpoint, tmp_path):
     """Gradio stores equal uploads as one file: the first reading must not take it from the second."""
     pytest.importorskip("gradio", reason="the draw extra is not installed: pip install -e '.[draw]'")
-    from solutions.drawing_pad import build_app
+    from course.drawing_pad import build_app
 
     photo = tmp_path / "seven.png"
     seven_drawn().save(photo)
@@ -214,7 +214,7 @@ def test_a_termination_signal_while_starting_leaves_no_folder_behind(checkpoint,
 
 @pytest.fixture(scope="module")
 def digits_for_upload():
-    from solutions.data import load_split
+    from course.data import load_split
 
     test_set = load_split(train=False)
     return test_set.data[18].numpy(), int(test_set.targets[18])

@@ -22,10 +22,10 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image, ImageDraw
 
-from solutions.checkpoint import save_checkpoint
-from solutions.drawing_pad import MAX_DRAWING_CHARS
+from course.checkpoint import save_checkpoint
+from course.drawing_pad import MAX_DRAWING_CHARS
+from course.serving import reach_note
 from solutions.model import CNN
-from solutions.serving import reach_note
 from tests.drawing_pad_browser import ROOT, free_port, running_pad
 from tests.photos import png_chunk
 

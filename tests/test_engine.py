@@ -1,12 +1,16 @@
+import dataclasses
+from types import SimpleNamespace
+
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
-from solutions.data import make_loaders
+from course.data import make_loaders
+from course.parts import load_parts
+from course.recipes import FAST
+from course.training import fit
 from solutions.engine import Evaluation, evaluate, train_one_epoch
 from solutions.model import CNN
-from solutions.recipes import FAST
-from solutions.training import fit
 
 
 def test_one_epoch_on_real_data_lowers_the_loss(small_loaders, cpu):
@@ -69,13 +73,13 @@ class NotebookStyleCNN(CNN):
         return self.fc2(self.fc_drop(torch.relu(self.fc1(x.view(-1, 320)))))
 
 
-def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu, monkeypatch):
-    from solutions import training
+def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu):
+    from course import training
 
     model = training.build_model(FAST, cpu)
     assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     assert not training.accepts_channels_last(NotebookStyleCNN(), cpu)
-    monkeypatch.setattr(training, "CNN", NotebookStyleCNN)
-    fallback = training.build_model(FAST, cpu)
+    notebook_style = dataclasses.replace(load_parts("solutions"), model=SimpleNamespace(CNN=NotebookStyleCNN))
+    fallback = training.build_model(FAST, cpu, notebook_style)
     assert fallback.conv2.weight.is_contiguous()
     assert fallback(torch.zeros(3, 1, 28, 28)).shape == (3, 10)

@@ -22,11 +22,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from solutions.checkpoint import load_checkpoint, save_checkpoint
-from solutions.cli import main
-from solutions.data import load_split, match_input_scale, to_model_input
-from solutions.errors import CourseError
-from solutions.export import LAYERS, check_layers, export_weights
+from course.checkpoint import load_checkpoint, save_checkpoint
+from course.cli import main
+from course.data import load_split, match_input_scale, to_model_input
+from course.errors import CourseError
+from course.export import LAYERS, check_layers, export_weights
 from solutions.inference import predict
 from solutions.preprocess import prepare_drawing
 from tests.look_inside_browser import (
@@ -90,7 +90,7 @@ def test_only_the_course_cnn_can_be_exported() -> None:
 
 def run_exercises_export(folder: Path, checkpoint: Path, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "exercises", "export", "--checkpoint", str(checkpoint), "--out", str(out)],
-                          cwd=folder, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(folder)})
+                          cwd=folder, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])})
 
 
 def test_exercises_export_runs_the_learners_own_model(checkpoint, tmp_path) -> None:

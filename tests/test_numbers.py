@@ -18,7 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from solutions.data import MNIST_MEAN, MNIST_STD
+from course.data import MNIST_MEAN, MNIST_STD
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = json.loads((ROOT / "lessons" / "figures" / "results.json").read_text())

@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from solutions.data import MNIST_STD, load_split
-from solutions.errors import CourseError
+from course.data import MNIST_STD, load_split
+from course.errors import CourseError
 from solutions.inference import predict
 from solutions.preprocess import WORKING_SIZE, even_out_lighting, grayscale_pixels, load_image, prepare_drawing
 from tests.photos import KINDS, STORED_AS, lit_photo, png_chunk, write_all

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from solutions.data import MNIST_STD, load_split, to_model_input
-from solutions.errors import CourseError
+from course.data import MNIST_STD, load_split, to_model_input
+from course.errors import CourseError
 from solutions.inference import predict
 from solutions.preprocess import load_image, prepare_drawing
 from tests.photos import png_chunk

@@ -1,7 +1,11 @@
 """What the grader remembers between runs: the last result, and every recent content that passed."""
 
+import json
+
 from grader.catalog import exercises
-from grader.progress import PASSING_KEPT, record, remembered
+from grader.progress import (
+    PASSING_KEPT, dropped_by_the_move, load_results, moved_note, record, remembered, save_results,
+)
 
 MONITOR = exercises()[9]
 
@@ -53,3 +57,20 @@ def test_records_written_before_passing_contents_were_kept_still_load(tmp_path):
     assert remembered(tmp_path, MONITOR, {MONITOR.marker: old})["status"] == "done"
     (tmp_path / MONITOR.module).write_text("changed")
     assert remembered(tmp_path, MONITOR, {MONITOR.marker: old}) is None
+
+
+def test_results_from_before_the_runtime_moved_carry_over_unless_their_files_changed(tmp_path):
+    """Results saved while exercises/ held the runtime (no layout stamp): those whose files are as they were
+    carry over; the others are named in one line."""
+    tensors, monitor = exercises()[1], MONITOR
+    (tmp_path / tensors.module).write_text("my mean_and_std")
+    (tmp_path / monitor.module).write_text("my logging")
+    before = {entry.marker: record(tmp_path, entry, "done", []) for entry in (tensors, monitor)}
+    (tmp_path / ".grader").mkdir()
+    (tmp_path / ".grader" / "results.json").write_text(json.dumps({"numbering": "lessons", **before}))
+    (tmp_path / "test_ex1_tensors.py").write_text("from course.data import load_split")  # its check file changed
+    assert dropped_by_the_move(tmp_path) == [tensors]
+    assert remembered(tmp_path, monitor, load_results(tmp_path))["status"] == "done"
+    assert moved_note([tensors]).count("\n") == 0 and "exercise 1 no longer match" in moved_note([tensors])
+    save_results(tmp_path, load_results(tmp_path))
+    assert dropped_by_the_move(tmp_path) == [], "said once: the results are saved under the new layout"

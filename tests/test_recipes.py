@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from course.options import RECIPE_NAMES
-from solutions.recipes import FAST, NOTEBOOK, RECIPES, get_recipe
-from solutions.errors import CourseError
-from solutions.training import train
+from course.recipes import FAST, NOTEBOOK, RECIPES, get_recipe
+from course.errors import CourseError
+from course.training import train
 
 NOTEBOOK_ACCURACY = 93.46
 NOTEBOOK_TEST_LOSS = 1.53

@@ -24,7 +24,7 @@ def test_given_code_is_identical_and_only_solution_blocks_differ():
     assert "lessons/05-training-loop-and-tensorboard.md" in stub and "pytest exercises/ -m ex7" in stub
     given = [line for line in source.splitlines() if "SOLUTION" not in line]
     assert all(line in stub.splitlines() for line in given[:20])
-    assert make_stub((SOLUTIONS / "data.py").read_text()) == (SOLUTIONS / "data.py").read_text()
+    assert make_stub((SOLUTIONS / "__main__.py").read_text()) == (SOLUTIONS / "__main__.py").read_text()
 
 
 def test_every_exercise_with_a_module_has_solution_blocks():
@@ -151,3 +151,16 @@ def test_hints_seen_under_the_old_numbers_carry_over(tmp_path):
     assert load_hints_seen(seen) == {"ex3": 2, "ex7": 3, "ex12": 1}
     assert "hint 3 of 3" in next_hint(3, seen), "the CNN's third hint follows the two seen before"
     assert load_hints_seen(seen) == {"ex3": 3, "ex7": 3, "ex12": 1}, "carried over once, not again"
+
+
+def test_generate_moves_the_former_runtime_copies_aside_in_one_line(tmp_path):
+    """An exercises/ of the layout before course/ held the runtime: its copies go, kept in the grader's folder."""
+    generate(exercises=tmp_path)
+    (tmp_path / "cli.py").write_text("the old command line")
+    (tmp_path / "data.py").write_text("the old data module")
+    assert out_of_sync(exercises=tmp_path) == ["cli.py: in exercises/ but not in solutions/ (the runtime is course/ now)",
+                                               "data.py: in exercises/ but not in solutions/ (the runtime is course/ now)"]
+    [line] = generate(exercises=tmp_path)
+    assert line.startswith("moved   2 runtime copies (cli.py, data.py) out of exercises/") and "course/" in line
+    assert (tmp_path / ".grader" / "runtime-copies" / "cli.py").read_text() == "the old command line"
+    assert out_of_sync(exercises=tmp_path) == [] and generate(exercises=tmp_path) == []

@@ -3,13 +3,13 @@
 import subprocess
 import sys
 
-from grader.catalog import EXERCISES, REPO
+from course.unfinished import require_written, unfinished
+from grader.catalog import EXERCISES, REPO, SOLUTIONS
 from grader.stubs import generate
-from solutions.unfinished import require_written, unfinished
 
 
 def test_the_reference_has_nothing_unfinished():
-    require_written("train", ["model.py", "engine.py", "monitor.py", "inference.py", "preprocess.py"])
+    require_written("train", ["model.py", "engine.py", "monitor.py", "inference.py", "preprocess.py"], SOLUTIONS)
 
 
 def test_stubs_are_named_by_exercise_once_each(tmp_path):
@@ -35,3 +35,10 @@ def test_train_and_draw_on_the_stubs_name_the_missing_exercises():
     draw = run_exercises("draw", "--checkpoint", "missing.pt")
     assert draw.returncode == 2 and "Traceback" not in draw.stderr
     assert "exercise 11 (Run inference)" in draw.stderr and "exercise 12 (Prepare your own drawing)" in draw.stderr
+
+
+def test_evaluate_and_predict_on_the_stubs_name_the_missing_exercises():
+    for command in (["evaluate"], ["predict", "--test-index", "0"]):
+        completed = run_exercises(*command, "--checkpoint", "missing.pt")
+        assert completed.returncode == 2 and "Traceback" not in completed.stderr
+        assert f"error: {command[0]} runs your own code, and exercise 3 (Build the CNN)" in completed.stderr

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from solutions.data import load_split, make_loaders, to_model_input
-from solutions.errors import CourseError
-from solutions.recipes import FAST
-from solutions.training import fit
+from course.data import load_split, make_loaders, to_model_input
+from course.errors import CourseError
+from course.recipes import FAST
+from course.training import fit
 
 
 def all_labels(batches) -> torch.Tensor:

@@ -12,9 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
-from solutions.distributed import joined
-from solutions.recipes import FAST
-from solutions.training import train
+from course.distributed import joined
+from course.recipes import FAST
+from course.training import train
 
 RECIPE = FAST.with_overrides(epochs=2)
 TRAIN_IMAGES, TEST_IMAGES = 8_000, 2_000

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 from . import github_classroom, gradescope
 from .scoring import points_per_exercise, score_checks, total

@@ -70,7 +70,7 @@ jobs:
           path: mnist
           key: mnist-v1
       - name: Download MNIST unless kept
-        run: python -c "from solutions.data import prepare_mnist; prepare_mnist()"
+        run: python -c "from course.data import prepare_mnist; prepare_mnist()"
       - name: Grade
         id: grade
         run: >-

@@ -47,7 +47,7 @@ chmod o+x "$ROOT"
 chmod -R go+rX,go-w "$ROOT/venv" "$ROOT/source"
 # MNIST comes in the zip: verify it now rather than at each submission
 MNIST_COURSE_DATA="$ROOT/source/data" "$ROOT/venv/bin/python" -c \\
-    "from solutions.data import prepare_mnist; prepare_mnist(download=False)"
+    "from course.data import prepare_mnist; prepare_mnist(download=False)"
 """
 
 RUN_AUTOGRADER = """\
@@ -121,7 +121,7 @@ def export_zip(out: Path, points: dict[int, float], hidden: bool = True) -> list
     Raises:
         CourseError: MNIST cannot be found here (it goes into the zip).
     """
-    from solutions.data import RAW_MD5, prepare_mnist
+    from course.data import RAW_MD5, prepare_mnist
 
     mnist = prepare_mnist(download=False) / "MNIST" / "raw"
     options = shlex.join(point_options(points) + ([] if hidden else ["--no-hidden"]))

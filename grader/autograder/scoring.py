@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 from ..catalog import exercises
 

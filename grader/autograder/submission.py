@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 from ..catalog import exercises
 from ..classroom.submissions import find_submissions

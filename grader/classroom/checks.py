@@ -214,7 +214,7 @@ class Inputs:
 
 def mnist_digits(seed: int, count: int, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` MNIST digits from a place chosen by ``seed``: uint8 pixels ``(count, 28, 28)`` and labels."""
-    from solutions.data import load_split
+    from course.data import load_split
 
     split = load_split(train=train)
     start = random.Random(seed).randrange(len(split.data) - count)
@@ -222,7 +222,7 @@ def mnist_digits(seed: int, count: int, train: bool = False) -> tuple[torch.Tens
 
 
 def model_input(pixels: torch.Tensor) -> torch.Tensor:
-    from solutions.data import to_model_input
+    from course.data import to_model_input
 
     return to_model_input(pixels, normalize=True)
 
@@ -471,7 +471,7 @@ def judge_scalars(found: object, wanted: list) -> str | None:
 
 def judge_end_to_end(found: object, wanted: None) -> str | None:
     """Load the answered weights into the reference CNN and measure them here, on the whole test set."""
-    from solutions.data import load_split
+    from course.data import load_split
 
     if not isinstance(found, list) or not all(isinstance(tensor, torch.Tensor) for tensor in found):
         return describe(found)

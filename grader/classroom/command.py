@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 from .cgroups import kernel_limits
 from .checks import PUBLIC_SEED, class_checks
@@ -38,7 +38,7 @@ SAME_USER = ("without a sandbox, learner code would run as the grader's own user
 
 def shared_data(workspace: Path) -> Path:
     """One read-only copy of verified MNIST for every sandbox, so that no learner can spoil the instructor's."""
-    from solutions.data import RAW_MD5, prepare_mnist
+    from course.data import RAW_MD5, prepare_mnist
 
     source = prepare_mnist(download=False) / "MNIST" / "raw"
     raw = workspace / "data" / "MNIST" / "raw"

@@ -91,7 +91,8 @@ class Setting:
 
 
 def build_tree(root: Path, modules: dict[str, bytes]) -> Path:
-    """A fresh, read-only ``root/exercises`` package: the given modules with the learner's in their place."""
+    """A fresh, read-only ``root/exercises`` package: the released stubs with the learner's modules in their
+    place. The runtime they run in is ``course``, which the sandbox mounts beside it (see :mod:`.sandbox`)."""
     folder = root / "exercises"
     folder.mkdir(parents=True)
     for name, text in {**{name: text.encode() for name, text in expected_exercises().items()}, **modules}.items():

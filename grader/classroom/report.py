@@ -13,7 +13,7 @@ import re
 import threading
 from pathlib import Path
 
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 from ..catalog import exercises
 from .grading import NOT_STARTED, Grade

@@ -1,8 +1,9 @@
 """Starting the worker inside bubblewrap: its own PID, network, IPC and mount namespaces, and little else.
 
 What the sandbox holds: the system's programs and libraries and the Python environment,
-read-only; the submission's tree (the learner's modules beside the given ones), the worker's
-program and MNIST, read-only; a size-capped scratch space, the only place it can write. The
+read-only; the submission's tree (the learner's modules, the released stubs for any missing), the
+worker's program with the course's runtime (``course/``, which the learner's modules run in) and
+MNIST, read-only; a size-capped scratch space, the only place it can write. The
 reference package is never mounted: the questions that run a network the learner is not asked
 to build get a copy of the course's CNN alone, in a sandbox of their own. Nothing else of this
 computer is mounted: not the hidden checks, not the instructor's files, not other learners'

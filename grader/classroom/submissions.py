@@ -16,7 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from solutions.errors import CourseError
+from course.errors import CourseError
 
 from ..catalog import EXERCISES, exercises
 

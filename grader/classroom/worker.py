@@ -220,7 +220,7 @@ def describe(error: BaseException) -> str:
 def serve(scratch: str, learner_modules: list[str]) -> None:
     """Answer questions from standard input until it closes; learner output goes to standard error.
 
-    Only what the learner's own modules do is noticed: the given modules and the libraries
+    Only what the learner's own modules do is noticed: the course's runtime and the libraries
     (``ctypes`` runs ``ldconfig`` when torch looks for CUDA) do their own ordinary things.
     """
     answers = os.fdopen(os.dup(1), "wb")

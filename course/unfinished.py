@@ -1,7 +1,8 @@
 """Which exercises a command of ``python -m exercises`` needs are still stubs.
 
 In ``solutions/`` nothing is missing; in a learner's ``exercises/`` a command says
-which exercise to finish instead of failing half-way with a traceback.
+which exercise to finish instead of failing half-way with a traceback. ``folder`` is
+the folder of the parts a command runs (:attr:`course.parts.Parts.folder`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from pathlib import Path
 from .errors import CourseError
 
 STUB = re.compile(r'raise NotImplementedError\("Exercise (\d+) \(([^)]*)\) is not started')
-PACKAGE = Path(__file__).parent
 
 
-def unfinished(modules: Iterable[str], folder: Path = PACKAGE) -> list[str]:
+def unfinished(modules: Iterable[str], folder: Path) -> list[str]:
     """``"exercise 3 (Build the CNN)"`` for each exercise whose stub is still in one of ``modules``."""
     missing: dict[str, None] = {}
     for module in modules:
@@ -26,7 +26,7 @@ def unfinished(modules: Iterable[str], folder: Path = PACKAGE) -> list[str]:
     return list(missing)
 
 
-def require_written(command: str, modules: Iterable[str], folder: Path = PACKAGE) -> None:
+def require_written(command: str, modules: Iterable[str], folder: Path) -> None:
     """Raise a one-line :class:`CourseError` naming the exercises ``command`` needs that are not written yet."""
     missing = unfinished(modules, folder)
     if missing:

@@ -34,14 +34,11 @@ import torch
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from .checkpoint import load_checkpoint
-from .data import MNIST_MEAN, MNIST_STD, match_input_scale
+from .data import match_input_scale
 from .device import select_device
 from .errors import CourseError
-from .inference import predict
-from .preprocess import (
-    DEEP_MODES, DIGIT_BOX, INK_THRESHOLD, check_pixels, even_out_lighting, grayscale_pixels, load_image,
-    prepare_drawing, reduce_to_working_size,
-)
+from .mnist import MNIST_MEAN, MNIST_STD
+from .parts import Parts, chosen
 from .serving import BodyLimit, check_bindable, reach_note
 from .unfinished import require_written
 
@@ -114,14 +111,16 @@ class Reading:
 class DigitReader:
     """A trained model and the preprocessing in front of it, ready to read drawings one by one."""
 
-    def __init__(self, checkpoint: str | os.PathLike, device: torch.device | str = "cpu") -> None:
+    def __init__(self, checkpoint: str | os.PathLike, device: torch.device | str = "cpu",
+                 parts: Parts | None = None) -> None:
+        self.parts = chosen(parts)  # whose model, preprocessing and predict read the drawings
         path = Path(checkpoint)
         if not path.is_file():
-            raise CourseError(f"no checkpoint at {path}: train one first with python -m {__package__} train "
+            raise CourseError(f"no checkpoint at {path}: train one first with python -m {self.parts.package} train "
                               f"(or pass --checkpoint PATH)")
         self.device = torch.device(device)
         try:
-            self.model, metadata = load_checkpoint(path, self.device)
+            self.model, metadata = load_checkpoint(path, self.device, self.parts)
             self.normalized = metadata.get("normalize", True)
             self.read(a_stroke())  # a first reading runs every step once: missing code shows now, not later
         except NotImplementedError as error:
@@ -129,10 +128,13 @@ class DigitReader:
 
     def read(self, image: Image.Image) -> Reading:
         """Prepare ``image`` like MNIST, run the model on it, and keep every step to show."""
-        image = reduce_to_working_size(image)
-        model_input = prepare_drawing(image)
-        prediction = predict(self.model, match_input_scale(model_input, self.normalized).unsqueeze(0), self.device)
-        return Reading(int(prediction.digits[0]), prediction.probabilities[0].tolist(), steps_of(image, model_input))
+        preprocess = self.parts.preprocess
+        image = preprocess.reduce_to_working_size(image)
+        model_input = preprocess.prepare_drawing(image)
+        scaled = match_input_scale(model_input, self.normalized).unsqueeze(0)
+        prediction = self.parts.inference.predict(self.model, scaled, self.device)
+        steps = steps_of(image, model_input, self.parts)
+        return Reading(int(prediction.digits[0]), prediction.probabilities[0].tolist(), steps)
 
 
 def a_stroke() -> Image.Image:
@@ -142,7 +144,7 @@ def a_stroke() -> Image.Image:
     return canvas
 
 
-def drawing_from(value: object) -> Image.Image | None:
+def drawing_from(value: object, parts: Parts | None = None) -> Image.Image | None:
     """The canvas's drawing from the PNG data URL it sends after each stroke; ``None`` before the first.
 
     The URL's length and the PNG's size in pixels are checked before anything is decoded.
@@ -161,7 +163,7 @@ def drawing_from(value: object) -> Image.Image | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # check_pixels is stricter
             image = Image.open(io.BytesIO(base64.b64decode(value[len(PNG_DATA_URL):], validate=True)), formats=["PNG"])
-            check_pixels(image, MAX_DRAWING_PIXELS, "the drawing")
+            chosen(parts).preprocess.check_pixels(image, MAX_DRAWING_PIXELS, "the drawing")
             image.load()
     except CourseError as error:
         raise ValueError(f"{error}") from error
@@ -174,36 +176,39 @@ def drawing_from(value: object) -> Image.Image | None:
     return image
 
 
-def as_drawn(image: Image.Image) -> np.ndarray:
+def as_drawn(image: Image.Image, parts: Parts | None = None) -> np.ndarray:
     """The image as a person sees it, transparent parts on grey so that white and black ink both show."""
-    if image.mode in DEEP_MODES:
-        return grayscale_pixels(image)
+    preprocess = chosen(parts).preprocess
+    if image.mode in preprocess.DEEP_MODES:
+        return preprocess.grayscale_pixels(image)
     grey = Image.new("RGBA", image.size, (128, 128, 128, 255))
     return np.asarray(Image.alpha_composite(grey, image.convert("RGBA")).convert("RGB"), dtype=np.float32) / 255.0
 
 
-def steps_of(image: Image.Image, model_input: torch.Tensor) -> list[tuple[str, np.ndarray]]:
+def steps_of(image: Image.Image, model_input: torch.Tensor, parts: Parts | None = None) -> list[tuple[str, np.ndarray]]:
     """The drawing at each step of the preprocessing, as images in [0, 1] to show side by side.
 
     The last three come from ``model_input``, the prepared tensor itself; the first
     three retrace the way there from the given code's grayscale pixels.
     """
-    pixels = even_out_lighting(grayscale_pixels(image))
+    preprocess = chosen(parts).preprocess
+    pixels = preprocess.even_out_lighting(preprocess.grayscale_pixels(image))
     ink = 1.0 - pixels if np.median(pixels) > 0.5 else pixels
-    inked = ink > INK_THRESHOLD * ink.max()
+    inked = ink > preprocess.INK_THRESHOLD * ink.max()
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] if rows.size else ink
     field = model_input[0].numpy()
     centred = np.clip(field * MNIST_STD + MNIST_MEAN, 0.0, 1.0)
     drawn = np.nonzero(centred > 0.05)
-    boxed = np.zeros((DIGIT_BOX, DIGIT_BOX), dtype=np.float32)
+    box = preprocess.DIGIT_BOX
+    boxed = np.zeros((box, box), dtype=np.float32)
     if drawn[0].size:
-        digit = centred[drawn[0].min() : drawn[0].max() + 1, drawn[1].min() : drawn[1].max() + 1][:DIGIT_BOX, :DIGIT_BOX]
-        top, left = (DIGIT_BOX - digit.shape[0]) // 2, (DIGIT_BOX - digit.shape[1]) // 2
+        digit = centred[drawn[0].min() : drawn[0].max() + 1, drawn[1].min() : drawn[1].max() + 1][:box, :box]
+        top, left = (box - digit.shape[0]) // 2, (box - digit.shape[1]) // 2
         boxed[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
     span = float(field.max() - field.min()) or 1.0
     normalised = (field - field.min()) / span
-    return list(zip(STEP_TITLES, [as_drawn(image), ink, cropped, boxed, centred, normalised]))
+    return list(zip(STEP_TITLES, [as_drawn(image, parts), ink, cropped, boxed, centred, normalised]))
 
 
 def step_strip(steps: Sequence[tuple[str, np.ndarray]], columns: int = 3) -> Image.Image:
@@ -245,7 +250,7 @@ def build_app(reader: DigitReader):
 
     def on_draw(value: str | None):
         try:
-            return show(drawing_from(value))
+            return show(drawing_from(value, reader.parts))
         except ValueError as error:
             return None, None, f"{error}"
 
@@ -256,7 +261,7 @@ def build_app(reader: DigitReader):
             return show(None)
         notes: list[str] = []
         try:
-            image = load_image(path, report=notes.append, max_pixels=MAX_UPLOAD_PIXELS)
+            image = reader.parts.preprocess.load_image(path, report=notes.append, max_pixels=MAX_UPLOAD_PIXELS)
         except CourseError as error:
             return None, None, f"{error}".replace(str(Path(path).parent) + os.sep, "")
         return show(image, [note.replace(str(Path(path).parent) + os.sep, "") for note in notes])
@@ -304,8 +309,8 @@ def save_strip(strip: Image.Image, folder: str | os.PathLike) -> str:
     return path
 
 
-def open_pad(checkpoint: str, port: int, host: str, device: str) -> int:
-    """Serve the drawing pad until Ctrl-C (``python -m solutions draw``, parsed by :mod:`.cli`).
+def open_pad(checkpoint: str, port: int, host: str, device: str, parts: Parts | None = None) -> int:
+    """Serve the drawing pad with ``parts`` until Ctrl-C (``python -m solutions draw`` or ``exercises``; see :mod:`.cli`).
 
     Raises:
         CourseError: the pad's modules are stubs, the checkpoint cannot be read, or the port cannot be served.
@@ -313,9 +318,10 @@ def open_pad(checkpoint: str, port: int, host: str, device: str) -> int:
     # Stopped by a service manager, even while starting: clean up as for Ctrl-C.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        require_written("draw", DRAWING_MODULES)
+        parts = chosen(parts)
+        require_written("draw", DRAWING_MODULES, parts.folder)
         note = reach_note(host)
-        reader = DigitReader(checkpoint, select_device(device))
+        reader = DigitReader(checkpoint, select_device(device), parts)
         check_bindable(host, port)
         with tempfile.TemporaryDirectory(prefix="drawing-pad-") as uploads:
             os.environ["GRADIO_TEMP_DIR"] = uploads  # uploads land here, and go when the pad stops

@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint
-from .data import MNIST_MEAN, MNIST_STD
 from .errors import CourseError
+from .mnist import MNIST_MEAN, MNIST_STD
+from .parts import Parts
 from .writes import check_file, write_atomically
 
 FORMAT = "mnist-cnn-course-weights/1"
@@ -74,8 +75,8 @@ def weights_document(model: nn.Module, metadata: dict[str, Any], name: str) -> d
     }
 
 
-def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Write the weights file of ``checkpoint`` to ``out``, all or nothing.
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, parts: Parts | None = None) -> Path:
+    """Write the weights file of ``checkpoint`` (rebuilt as ``parts``' CNN) to ``out``, all or nothing.
 
     Raises:
         CourseError: ``out`` cannot be written, the checkpoint cannot be read or is not the course's CNN, or
@@ -83,7 +84,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Pat
     """
     check_file(out, "the weights file", "--out", example="weights.json")
     try:
-        model, metadata = load_checkpoint(checkpoint)
+        model, metadata = load_checkpoint(checkpoint, parts=parts)
     except NotImplementedError as error:  # python -m exercises export: the learner's CNN is not written yet
         raise CourseError(f"the export rebuilds the network with your own model code, and it is not finished: "
                           f"{error}") from error

@@ -1,4 +1,8 @@
-"""A whole training run: data, model, optimiser, progress, TensorBoard and checkpoints."""
+"""A whole training run: data, model, optimiser, progress, TensorBoard and checkpoints.
+
+The model, the epoch loop and the TensorBoard writer come from the parts it is handed (see
+:mod:`.parts`); everything around them is here.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -22,12 +27,27 @@ from course.threads import share_cores
 from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
 from .data import Loaders, make_loaders
 from .distributed import Processes, start_epoch
-from .engine import Evaluation, StepCallback, evaluate, train_one_epoch
 from .errors import CourseError
-from .model import CNN
-from .monitor import log_test_epoch, log_train_step, open_writer
+from .parts import Parts, chosen
 from .recipes import RECIPES, Recipe
 from .writes import check_folder
+
+StepCallback = Callable[[int, float], None]  # what the parts' train_one_epoch calls after each step
+
+
+class Evaluation(Protocol):
+    """What the parts' ``engine.evaluate`` returns: the mean loss and the correct answers out of how many."""
+
+    loss: float
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float:
+        """Percentage of correctly classified samples."""
+
+    def summary(self, name: str = "Test set") -> str:
+        """The notebook's summary line."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +68,7 @@ class RunResult:
     set once, at the end: ``test``.
     """
 
-    model: CNN
+    model: nn.Module
     epochs: list[EpochResult] = field(default_factory=list)
     interrupted: bool = False
     checkpoint: Path | None = None
@@ -78,14 +98,15 @@ def accepts_channels_last(model: nn.Module, device: torch.device) -> bool:
     return True
 
 
-def build_model(recipe: Recipe, device: torch.device) -> CNN:
-    """The course's CNN configured as ``recipe`` says, on ``device``.
+def build_model(recipe: Recipe, device: torch.device, parts: Parts | None = None) -> nn.Module:
+    """The CNN of ``parts`` configured as ``recipe`` says, on ``device``.
 
     With ``recipe.channels_last`` the weights use the channels-last layout when the
     model's forward accepts it (see :func:`accepts_channels_last`), and the default
     layout otherwise.
     """
-    model = CNN(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout, double_softmax=recipe.double_softmax)
+    cnn = chosen(parts).model.CNN
+    model = cnn(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout, double_softmax=recipe.double_softmax)
     model = model.to(device)
     if recipe.channels_last and accepts_channels_last(model, device):
         model = model.to(memory_format=torch.channels_last)
@@ -105,7 +126,7 @@ class Diverged(CourseError):
 
 def check_destinations(
     save: str | os.PathLike | None, log_dir: str | os.PathLike | None, run_name: str = DEFAULT_RUN_NAME,
-    overwrite: bool = False,
+    overwrite: bool = False, parts: Parts | None = None,
 ) -> None:
     """Make sure the checkpoint and the TensorBoard run can be written, before any data is loaded.
 
@@ -116,14 +137,14 @@ def check_destinations(
     """
     check_run_name(run_name)
     if save:
-        check_checkpoint_destination(save)
+        check_checkpoint_destination(save, parts)
         if not overwrite:
-            _accuracy_saved_at(Path(save))
+            _accuracy_saved_at(Path(save), parts)
     if log_dir is not None:
         check_folder(Path(log_dir) / run_name, "the TensorBoard logs", "--log-dir")
 
 
-def _accuracy_saved_at(path: Path) -> float | None:
+def _accuracy_saved_at(path: Path, parts: Parts | None) -> float | None:
     """The test accuracy recorded in the checkpoint at ``path``, ``None`` if there is none.
 
     Raises:
@@ -133,7 +154,7 @@ def _accuracy_saved_at(path: Path) -> float | None:
     if not path.exists():
         return None
     try:
-        accuracy = load_checkpoint(path)[1].get("accuracy")
+        accuracy = load_checkpoint(path, parts=parts)[1].get("accuracy")
     except CourseError as error:
         raise CourseError(f"{error} It is where --save writes: add --overwrite to replace it, "
                           "or choose another --save.") from None
@@ -195,9 +216,9 @@ class CheckpointKeeper:
     current: Path | None = None
 
     @classmethod
-    def at(cls, save: Path, overwrite: bool) -> CheckpointKeeper:
-        """A keeper for ``save`` that respects what is there unless ``overwrite``."""
-        return cls(save, None if overwrite else _accuracy_saved_at(save))
+    def at(cls, save: Path, overwrite: bool, parts: Parts | None = None) -> CheckpointKeeper:
+        """A keeper for ``save`` that respects what is there (read as ``parts``' CNN) unless ``overwrite``."""
+        return cls(save, None if overwrite else _accuracy_saved_at(save, parts))
 
     def target(self, accuracy: float) -> Path:
         """Where an epoch of ``accuracy`` goes."""
@@ -205,7 +226,7 @@ class CheckpointKeeper:
             return self.save
         return side_path(self.save)
 
-    def save_epoch(self, model: CNN, epoch: int, recipe: Recipe, seed: int, test: Evaluation) -> Path:
+    def save_epoch(self, model: nn.Module, epoch: int, recipe: Recipe, seed: int, test: Evaluation) -> Path:
         """Save this epoch where :meth:`target` says, removing this run's earlier checkpoint if it was elsewhere."""
         target = self.target(test.accuracy)
         save_checkpoint(
@@ -229,7 +250,7 @@ def _silent(line: str) -> None:
 
 def _step_callback(
     epoch: int, steps: int, guard: DivergenceGuard, scheduler: LRScheduler | None, writer: SummaryWriter | None,
-    bar: tqdm, processes: Processes,
+    bar: tqdm, processes: Processes, parts: Parts,
 ) -> StepCallback:
     """What happens after each optimiser step: guard, schedule, log and show the loss (averaged over the
     processes), and fit PyTorch's threads to the cores other programs leave free."""
@@ -239,14 +260,14 @@ def _step_callback(
         if scheduler is not None:
             scheduler.step()
         if writer is not None:
-            log_train_step(writer, loss, epoch, batch_index, steps)
+            parts.monitor.log_train_step(writer, loss, epoch, batch_index, steps)
         bar.update()
         bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         share_cores()
     return on_step
 
 
-def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, validation: bool) -> None:
+def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, validation: bool, parts: Parts) -> None:
     """Log the held-out loss and accuracy: under the notebook's test tags, or as validation."""
     if writer is None:
         return
@@ -254,7 +275,7 @@ def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, v
         writer.add_scalar("Loss/Validation", held_out.loss, epoch)
         writer.add_scalar("Accuracy/Validation", held_out.accuracy, epoch)
     else:
-        log_test_epoch(writer, held_out.loss, held_out.accuracy, epoch)
+        parts.monitor.log_test_epoch(writer, held_out.loss, held_out.accuracy, epoch)
 
 
 def _what_was_kept(result: RunResult, save: Path | None) -> str:
@@ -277,8 +298,9 @@ def fit(
     progress: bool | None = None,
     report: Callable[[str], None] = tqdm.write,
     processes: Processes = Processes(),
+    parts: Parts | None = None,
 ) -> RunResult:
-    """Train a fresh model with ``recipe``, evaluating, logging and saving after every epoch.
+    """Train a fresh model of ``parts`` with ``recipe``, evaluating, logging and saving after every epoch.
 
     A checkpoint already at ``save`` is replaced only by a run that is not clearly
     worse (by more than :data:`WORSE_MARGIN` accuracy points) unless ``overwrite``;
@@ -291,9 +313,11 @@ def fit(
         overwrite: replace the checkpoint at ``save`` whatever its accuracy.
         progress: show a tqdm bar per epoch; ``None`` shows it only on a terminal.
         report: where the per-epoch summary lines go.
-        processes: the processes training together (see :mod:`solutions.distributed`): each
+        processes: the processes training together (see :mod:`course.distributed`): each
             trains on its shard of ``loaders.train``, and only the first one logs, shows
             progress, reports and saves.
+        parts: the set of parts whose CNN, train_one_epoch, evaluate and monitor run
+            (``None``: the reference answers).
 
     Raises:
         Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
@@ -301,16 +325,17 @@ def fit(
     """
     if not processes.is_main:  # the first process writes for all of them
         log_dir, save, progress, report = None, None, False, _silent
-    check_destinations(save, log_dir, run_name, overwrite)
+    parts = chosen(parts)
+    check_destinations(save, log_dir, run_name, overwrite, parts)
     save = Path(save) if save else None
-    keeper = CheckpointKeeper.at(save, overwrite) if save else None
+    keeper = CheckpointKeeper.at(save, overwrite, parts) if save else None
     torch.manual_seed(seed)
-    model = build_model(recipe, device)
+    model = build_model(recipe, device, parts)
     trainer = processes.wrap(model, device)
     train_batches = processes.shard(loaders.train, seed)
     loss_fn = nn.CrossEntropyLoss()
     optimizer, scheduler = recipe.make_optimizer(model, len(train_batches))
-    writer = open_writer(run_name, log_dir) if log_dir is not None else None
+    writer = parts.monitor.open_writer(run_name, log_dir) if log_dir is not None else None
     result = RunResult(model=model)
     held_out, name = (loaders.test, "Test set") if loaders.validation is None else (loaders.validation, "Validation set")
     guard = DivergenceGuard()
@@ -321,17 +346,18 @@ def fit(
             bar = tqdm(total=len(train_batches), desc=f"epoch {epoch + 1}/{recipe.epochs}",
                        disable=None if progress is None else not progress, leave=False)
             with bar:
-                on_step = _step_callback(epoch, len(train_batches), guard, scheduler, writer, bar, processes)
-                train_loss = processes.mean(train_one_epoch(trainer, train_batches, optimizer, loss_fn, device, on_step))
-            test = evaluate(model, held_out, loss_fn, device)
+                on_step = _step_callback(epoch, len(train_batches), guard, scheduler, writer, bar, processes, parts)
+                epoch_loss = parts.engine.train_one_epoch(trainer, train_batches, optimizer, loss_fn, device, on_step)
+                train_loss = processes.mean(epoch_loss)
+            test = parts.engine.evaluate(model, held_out, loss_fn, device)
             guard.check_epoch(model, test, name, epoch)
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))
-            _log_epoch(writer, test, epoch, validation=loaders.validation is not None)
+            _log_epoch(writer, test, epoch, validation=loaders.validation is not None, parts=parts)
             if keeper is not None:
                 result.checkpoint = keeper.save_epoch(model, epoch + 1, recipe, seed, test)
             report(f"Epoch {epoch + 1}: {test.summary(name)}")
         if loaders.validation is not None:
-            result.test = evaluate(model, loaders.test, loss_fn, device)
+            result.test = parts.engine.evaluate(model, loaders.test, loss_fn, device)
             report(f"Measured once, after training: {result.test.summary()}")
     except KeyboardInterrupt:
         result.interrupted = True
@@ -363,7 +389,8 @@ def train(
 ) -> RunResult:
     """Check where the run will write, load MNIST through the recipe's pipeline and :func:`fit` a model on it."""
     check_destinations(fit_options.get("save"), fit_options.get("log_dir", DEFAULT_LOG_DIR),
-                       fit_options.get("run_name", DEFAULT_RUN_NAME), fit_options.get("overwrite", False))
+                       fit_options.get("run_name", DEFAULT_RUN_NAME), fit_options.get("overwrite", False),
+                       fit_options.get("parts"))
     loaders = make_loaders(
         recipe.pipeline,
         batch_size=recipe.batch_size,

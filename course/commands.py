@@ -1,4 +1,7 @@
-"""The commands of ``python -m solutions``, run once :mod:`.cli` has parsed their options."""
+"""The commands of ``python -m solutions`` and ``python -m exercises``, run once :mod:`.cli` has parsed their options.
+
+Each runs the set of parts it is handed (see :mod:`.parts`).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +19,7 @@ from .distributed import Processes, joined, per_process_batch_size
 from .drawing_pad import open_pad
 from .errors import CourseError
 from .export import export_weights
-from .inference import plot_prediction, predict
-from .preprocess import grayscale_pixels, load_image, prepare_drawing
+from .parts import Parts
 from .recipes import get_recipe
 from .report import collect_predictions, confusion_matrix, per_class_accuracy, plot_confusion_matrix
 from .training import check_destinations, train
@@ -25,11 +27,13 @@ from .unfinished import require_written
 from .writes import check_file, followed_link
 
 TRAINING_MODULES = ("model.py", "engine.py", "monitor.py")  # the exercises a training run is made of
+EVALUATING_MODULES = ("model.py",)  # the learner's CNN reads the checkpoint
+PREDICTING_MODULES = ("model.py", "inference.py", "preprocess.py")
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, parts: Parts) -> int:
     """``train``: train with a recipe and report each epoch; under ``torchrun``, in every process it started."""
-    require_written("train", TRAINING_MODULES)
+    require_written("train", TRAINING_MODULES, parts.folder)
     recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     with joined(args.device) as (processes, device):
         say = print if processes.is_main else _silent  # the first process speaks for all
@@ -38,7 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
             save = str(followed_link(save))
             say(f"note: --save {args.save} is a symbolic link; the checkpoint is written where it points, {save}",
                 file=sys.stderr)
-        check_destinations(save, args.log_dir, args.run_name, args.overwrite)
+        check_destinations(save, args.log_dir, args.run_name, args.overwrite, parts)
         limits = {"train_limit": recipe.batch_size, "test_limit": recipe.batch_size} if args.dry_run else {}
         if args.dry_run:
             recipe = recipe.with_overrides(epochs=1)
@@ -47,7 +51,8 @@ def run_train(args: argparse.Namespace) -> int:
                 f"{_shared_by(processes, recipe.batch_size)}.", flush=True)
             result = train(
                 recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name, log_dir=args.log_dir,
-                save=save, overwrite=args.overwrite, val_split=args.val_split, processes=processes, **limits,
+                save=save, overwrite=args.overwrite, val_split=args.val_split, processes=processes, parts=parts,
+                **limits,
             )
         except KeyboardInterrupt:
             kept = f"{save} is unchanged" if Path(save).exists() else "nothing was saved"
@@ -74,12 +79,13 @@ def _shared_by(processes: Processes, batch_size: int) -> str:
     return f" in {processes.world_size} processes, {share} images of each batch of {batch_size} per process"
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
+def run_evaluate(args: argparse.Namespace, parts: Parts) -> int:
     """``evaluate``: overall and per-class accuracy, and optionally the confusion matrix."""
+    require_written("evaluate", EVALUATING_MODULES, parts.folder)
     device = select_device(args.device)
     if args.figure:
         check_file(args.figure, "the figure", "--figure", example="figure.png")
-    model, metadata = load_checkpoint(args.checkpoint, device)
+    model, metadata = load_checkpoint(args.checkpoint, device, parts)
     print(f"Evaluating {args.checkpoint} on the MNIST test set...", flush=True)
     batches = tensor_batches(False, args.data_dir, device, normalize=metadata.get("normalize", True), batch_size=1000)
     matrix = confusion_matrix(*collect_predictions(model, batches, device))
@@ -92,14 +98,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_predict(args: argparse.Namespace) -> int:
+def run_predict(args: argparse.Namespace, parts: Parts) -> int:
     """``predict``: the digit and top probabilities of each image or of one test image."""
     if not args.images and args.test_index is None:
         raise CourseError("give image files to read, or --test-index N for an MNIST test image")
+    require_written("predict", PREDICTING_MODULES, parts.folder)
     device = select_device(args.device)
     if args.figure:
         check_file(args.figure, "the figure", "--figure", example="figure.png")
-    model, metadata = load_checkpoint(args.checkpoint, device)
+    model, metadata = load_checkpoint(args.checkpoint, device, parts)
     normalized = metadata.get("normalize", True)
     inputs: list[tuple[str, torch.Tensor, torch.Tensor]] = []  # (name, original, model input)
     if args.test_index is not None:
@@ -112,44 +119,44 @@ def run_predict(args: argparse.Namespace) -> int:
     unread = 0
     for path in args.images:  # every file is tried; the bad ones are reported and counted
         try:
-            image = load_image(path, report=lambda note: print(note, file=sys.stderr))
-            prepared = match_input_scale(prepare_drawing(image), normalized)
+            image = parts.preprocess.load_image(path, report=lambda note: print(note, file=sys.stderr))
+            prepared = match_input_scale(parts.preprocess.prepare_drawing(image), normalized)
         except CourseError as error:
             unread += 1
             print(f"error: {error}" if str(path) in str(error) else f"error: {path}: {error}", file=sys.stderr)
             continue
-        inputs.append((str(path), torch.from_numpy(grayscale_pixels(image)), prepared))
+        inputs.append((str(path), torch.from_numpy(parts.preprocess.grayscale_pixels(image)), prepared))
     if inputs:
-        report_predictions(model, inputs, device, args.figure)
+        report_predictions(model, inputs, device, args.figure, parts)
     if unread:
         raise CourseError(f"{unread} of {len(args.images)} image files could not be read (see above)")
     return 0
 
 
 def report_predictions(model: torch.nn.Module, inputs: list[tuple[str, torch.Tensor, torch.Tensor]], device: torch.device,
-                       figure: str | None) -> None:
+                       figure: str | None, parts: Parts) -> None:
     """Print the digit and top probabilities of each input; draw the first one's figure if asked."""
-    prediction = predict(model, torch.stack([model_input for _, _, model_input in inputs]), device)
+    prediction = parts.inference.predict(model, torch.stack([model_input for _, _, model_input in inputs]), device)
     for index, (name, _, _) in enumerate(inputs):
         top = ", ".join(f"{digit}: {probability:.1%}" for digit, probability in prediction.top(index))
         print(f"{name}: digit {int(prediction.digits[index])} (top: {top})")
     if figure:
         name, original, model_input = inputs[0]
-        plot_prediction(model_input, prediction.probabilities[0], figure, original=original)
+        parts.inference.plot_prediction(model_input, prediction.probabilities[0], figure, original=original)
         print(f"Figure of {name} saved to {figure}")
 
 
-def run_export(args: argparse.Namespace) -> int:
+def run_export(args: argparse.Namespace, parts: Parts) -> int:
     """``export``: the weights file the website's Look inside page reads."""
-    out = export_weights(args.checkpoint, args.out)
+    out = export_weights(args.checkpoint, args.out, parts)
     print(f"Weights of {args.checkpoint} written to {out} ({out.stat().st_size // 1024} KiB). "
           "Open it on the course website's Look inside page with \"Use your own network\".")
     return 0
 
 
-def run_draw(args: argparse.Namespace) -> int:
+def run_draw(args: argparse.Namespace, parts: Parts) -> int:
     """``draw``: the drawing pad, until Ctrl-C."""
-    return open_pad(args.checkpoint, args.port, args.host, args.device)
+    return open_pad(args.checkpoint, args.port, args.host, args.device, parts)
 
 
 COMMANDS = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "export": run_export, "draw": run_draw}

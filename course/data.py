@@ -28,10 +28,9 @@ from torch.utils.data import DataLoader, Subset
 from course.options import DATA_ENV_VAR
 
 from .errors import CourseError
+from .mnist import MNIST_MEAN, MNIST_STD
 
 DEFAULT_DATA_DIR = Path("data")
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
 RAW_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",

@@ -14,8 +14,10 @@ from typing import Any
 
 import torch
 
+from torch import nn
+
 from .errors import CourseError
-from .model import CNN
+from .parts import Parts, chosen
 from .writes import check_file, refuse_special_file, write_atomically
 
 FORMAT = "mnist-cnn-course/2"
@@ -72,7 +74,7 @@ def all_finite(state_dict: dict[str, torch.Tensor]) -> bool:
     return all(torch.isfinite(tensor).all() for tensor in state_dict.values() if tensor.is_floating_point())
 
 
-def _serialize(model: CNN, metadata: dict[str, Any]) -> bytes:
+def _serialize(model: nn.Module, metadata: dict[str, Any]) -> bytes:
     state_dict = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     model_config = {"double_softmax": model.double_softmax}
     payload = {
@@ -87,19 +89,19 @@ def _serialize(model: CNN, metadata: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def check_checkpoint_destination(path: str | os.PathLike) -> Path:
-    """Make sure a checkpoint can be saved at ``path``, with room for it, before any training.
+def check_checkpoint_destination(path: str | os.PathLike, parts: Parts | None = None) -> Path:
+    """Make sure a checkpoint of ``parts``' CNN can be saved at ``path``, with room for it, before any training.
 
     Raises:
         CourseError: ``path`` is a folder, its folder cannot be written, or the disk is too full.
     """
-    size = len(_serialize(CNN(), {}))
+    size = len(_serialize(chosen(parts).model.CNN(), {}))
     # The new file is written beside the old one before it replaces it, and the
     # metadata and TensorBoard events need a little room as well.
     return check_file(path, "the checkpoint", "--save", needed_bytes=2 * size + (1 << 16))
 
 
-def save_checkpoint(path: str | os.PathLike, model: CNN, **metadata: Any) -> Path:
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, **metadata: Any) -> Path:
     """Write the weights, what rebuilds the model, the metadata and one checksum of them all to ``path``.
 
     The file is written all or nothing. ``metadata`` holds the entries of :data:`METADATA`
@@ -126,20 +128,20 @@ def _corrupt(path: Path, detail: str) -> CourseError:
     )
 
 
-def _weights_problem(state_dict: object) -> str | None:
+def _weights_problem(state_dict: object, cnn: type[nn.Module]) -> str | None:
     """Why ``state_dict`` is not the course CNN's weights (names, shapes, float32, dense), else ``None``."""
     if not isinstance(state_dict, dict) or not all(
         isinstance(name, str) and isinstance(tensor, torch.Tensor) for name, tensor in state_dict.items()
     ):
         return "its state_dict is not a table of named tensors"
-    expected = {name: (tensor.shape, tensor.dtype) for name, tensor in CNN().state_dict().items()}
+    expected = {name: (tensor.shape, tensor.dtype) for name, tensor in cnn().state_dict().items()}
     found = {name: (tensor.shape, tensor.dtype) for name, tensor in state_dict.items()}
     if found != expected or any(tensor.layout != torch.strided for tensor in state_dict.values()):
         return "its weights do not fit the course's CNN: other names, shapes, types or a sparse layout"
     return None
 
 
-def _checked_payload(path: Path, payload: object) -> dict[str, Any]:
+def _checked_payload(path: Path, payload: object, cnn: type[nn.Module]) -> dict[str, Any]:
     """``payload`` once its structure, types, checksum, metadata and weights have been verified.
 
     Everything is checked for type before anything computes with it: the checksum reads
@@ -158,7 +160,7 @@ def _checked_payload(path: Path, payload: object) -> dict[str, Any]:
         raise _corrupt(path, f"unexpected model_config {config!r}")
     if not isinstance(metadata, dict) or not all(isinstance(key, str) for key in metadata):
         raise _corrupt(path, "its metadata is not a table")
-    problem = _weights_problem(state_dict)
+    problem = _weights_problem(state_dict, cnn)
     if problem:
         raise _corrupt(path, problem)
     problem = metadata_problem(metadata)
@@ -199,8 +201,10 @@ def _read_payload(path: Path, device: torch.device | str) -> object:
         raise CourseError(f"{unreadable} ({detail}). Train it again.") from error
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[CNN, dict[str, Any]]:
-    """Rebuild the model saved at ``path`` on ``device``, in eval mode, with its metadata.
+def load_checkpoint(
+    path: str | os.PathLike, device: torch.device | str = "cpu", parts: Parts | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model saved at ``path`` on ``device`` as ``parts``' CNN, in eval mode, with its metadata.
 
     Raises:
         CourseError: the file is missing, a folder or a device, is not a checkpoint of this
@@ -213,8 +217,10 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         raise CourseError(f"checkpoint {path} is a folder, not a checkpoint file; give the .pt file{example}")
     refuse_special_file(path, "checkpoint")
     if not path.is_file():
-        raise CourseError(f"checkpoint {path} does not exist; train one with: python -m solutions train --save {path}")
-    payload = _checked_payload(path, _read_payload(path, device))
-    model = CNN(**payload["model_config"])
+        raise CourseError(f"checkpoint {path} does not exist; train one with: "
+                          f"python -m {chosen(parts).package} train --save {path}")
+    cnn = chosen(parts).model.CNN
+    payload = _checked_payload(path, _read_payload(path, device), cnn)
+    model = cnn(**payload["model_config"])
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), payload["metadata"]

@@ -1,6 +1,7 @@
-"""The instructor's command line: ``python -m solutions train|evaluate|predict|export|draw``.
+"""The command line: ``python -m solutions|exercises train|evaluate|predict|export|draw``.
 
-This module parses the options and knows nothing of PyTorch, so that ``--help`` and a
+The same runtime runs either set of parts (see :mod:`.parts`): the reference answers or the
+learner's own. This module parses the options and knows nothing of PyTorch, so that ``--help`` and a
 mistyped option answer at once; the commands themselves are in :mod:`.commands`, which
 loads PyTorch once the options are known to be good.
 """
@@ -19,6 +20,8 @@ from course.options import (
     check_run_name, figure_path,
 )
 from course.threads import share_cores
+
+from .parts import REFERENCE, load_parts
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C
 MAX_EPOCHS = 1000
@@ -96,10 +99,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m solutions``."""
+def build_parser(parts: str = REFERENCE) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m <parts>``."""
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__}", description=__doc__.splitlines()[0],
+        prog=f"python -m {parts}", description=__doc__.splitlines()[0],
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -149,17 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a :class:`CourseError` is printed as ``error: ...`` with exit code 2.
+def main(argv: Sequence[str] | None = None, parts: str = REFERENCE) -> int:
+    """Run one command with the parts of package ``parts``; a :class:`CourseError` is printed as
+    ``error: ...`` with exit code 2.
 
     Ctrl-C prints what was kept and exits with :data:`INTERRUPTED`, without a traceback.
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser(parts).parse_args(argv)
     try:
         from .commands import COMMANDS  # loads PyTorch
 
+        loaded = load_parts(parts)
         share_cores()  # measured while PyTorch loaded: the command runs on the cores others leave free
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args, loaded)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

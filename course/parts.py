@@ -1,0 +1,48 @@
+"""The seam between the runtime and a set of parts: the modules a learner writes, answered or not.
+
+The runtime (command line, training loop, checkpoints, drawing pad, ...) is written once, in
+``course``; the parts it runs come from ``solutions`` (the reference answers) or ``exercises``
+(the learner's own). ``python -m solutions`` and ``python -m exercises`` each hand their
+package's name to :func:`course.cli.main`, which loads its parts here and hands them on. No other
+runtime module imports ``solutions`` or ``exercises``: this is the one place they are reached.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+REFERENCE = "solutions"  # the parts a runtime function runs when it is handed none
+PART_MODULES = ("model", "engine", "monitor", "inference", "preprocess")  # what the runtime runs of a set
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The modules of one set of parts that the runtime runs, and where they are.
+
+    ``model`` gives the CNN, ``engine`` train_one_epoch and evaluate, ``monitor`` the
+    TensorBoard writer, ``inference`` predict and its figure, ``preprocess`` the way from
+    a photo or drawing to the network's input.
+    """
+
+    package: str
+    folder: Path
+    model: ModuleType
+    engine: ModuleType
+    monitor: ModuleType
+    inference: ModuleType
+    preprocess: ModuleType
+
+
+def load_parts(package: str) -> Parts:
+    """The parts of ``package`` (``"solutions"`` or ``"exercises"``), as Python imports them."""
+    modules = {name: importlib.import_module(f"{package}.{name}") for name in PART_MODULES}
+    folder = Path(importlib.import_module(package).__file__).parent
+    return Parts(package=package, folder=folder, **modules)
+
+
+def chosen(parts: Parts | None) -> Parts:
+    """``parts``, or the reference answers when a caller (a test, a figure script) hands none."""
+    return parts if parts is not None else load_parts(REFERENCE)
