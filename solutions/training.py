@@ -20,7 +20,7 @@ from course.options import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name
 from course.threads import share_cores
 
 from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
-from .data import Loaders, make_loaders
+from .data import Batches, Loaders, ShiftedBatches, make_loaders
 from .distributed import Processes, start_epoch
 from .engine import Evaluation, StepCallback, evaluate, train_one_epoch
 from .errors import CourseError
@@ -48,7 +48,7 @@ class RunResult:
     set once, at the end: ``test``.
     """
 
-    model: CNN
+    model: nn.Module
     epochs: list[EpochResult] = field(default_factory=list)
     interrupted: bool = False
     checkpoint: Path | None = None
@@ -78,14 +78,17 @@ def accepts_channels_last(model: nn.Module, device: torch.device) -> bool:
     return True
 
 
-def build_model(recipe: Recipe, device: torch.device) -> CNN:
-    """The course's CNN configured as ``recipe`` says, on ``device``.
+def build_model(recipe: Recipe, device: torch.device, network: Callable[[], nn.Module] | None = None) -> nn.Module:
+    """The course's CNN configured as ``recipe`` says, or the model ``network()`` makes, on ``device``.
 
     With ``recipe.channels_last`` the weights use the channels-last layout when the
     model's forward accepts it (see :func:`accepts_channels_last`), and the default
     layout otherwise.
     """
-    model = CNN(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout, double_softmax=recipe.double_softmax)
+    if network is None:
+        model = CNN(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout, double_softmax=recipe.double_softmax)
+    else:
+        model = network()
     model = model.to(device)
     if recipe.channels_last and accepts_channels_last(model, device):
         model = model.to(memory_format=torch.channels_last)
@@ -257,6 +260,12 @@ def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, v
         log_test_epoch(writer, held_out.loss, held_out.accuracy, epoch)
 
 
+def _epoch_batches(batches: Batches, recipe: Recipe, epoch: int, shifts: torch.Generator) -> Batches:
+    """The training batches of ``epoch``: shifted as the recipe says for that epoch."""
+    most = recipe.shift_in(epoch)
+    return ShiftedBatches(batches, most, shifts) if most else batches
+
+
 def _what_was_kept(result: RunResult, save: Path | None) -> str:
     """What a stopped run leaves behind, for its message."""
     if result.checkpoint:
@@ -277,6 +286,7 @@ def fit(
     progress: bool | None = None,
     report: Callable[[str], None] = tqdm.write,
     processes: Processes = Processes(),
+    network: Callable[[], nn.Module] | None = None,
 ) -> RunResult:
     """Train a fresh model with ``recipe``, evaluating, logging and saving after every epoch.
 
@@ -294,6 +304,8 @@ def fit(
         processes: the processes training together (see :mod:`solutions.distributed`): each
             trains on its shard of ``loaders.train``, and only the first one logs, shows
             progress, reports and saves.
+        network: makes the fresh model to train instead of the course's CNN, after the seed
+            is set (the lessons compare other models trained exactly like it).
 
     Raises:
         Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
@@ -305,11 +317,12 @@ def fit(
     save = Path(save) if save else None
     keeper = CheckpointKeeper.at(save, overwrite) if save else None
     torch.manual_seed(seed)
-    model = build_model(recipe, device)
+    model = build_model(recipe, device, network)
     trainer = processes.wrap(model, device)
     train_batches = processes.shard(loaders.train, seed)
     loss_fn = nn.CrossEntropyLoss()
     optimizer, scheduler = recipe.make_optimizer(model, len(train_batches))
+    shifts = torch.Generator().manual_seed(seed + processes.rank)  # each process moves its own images its own way
     writer = open_writer(run_name, log_dir) if log_dir is not None else None
     result = RunResult(model=model)
     held_out, name = (loaders.test, "Test set") if loaders.validation is None else (loaders.validation, "Validation set")
@@ -322,7 +335,8 @@ def fit(
                        disable=None if progress is None else not progress, leave=False)
             with bar:
                 on_step = _step_callback(epoch, len(train_batches), guard, scheduler, writer, bar, processes)
-                train_loss = processes.mean(train_one_epoch(trainer, train_batches, optimizer, loss_fn, device, on_step))
+                batches = _epoch_batches(train_batches, recipe, epoch, shifts)
+                train_loss = processes.mean(train_one_epoch(trainer, batches, optimizer, loss_fn, device, on_step))
             test = evaluate(model, held_out, loss_fn, device)
             guard.check_epoch(model, test, name, epoch)
             result.epochs.append(EpochResult(epoch + 1, train_loss, test, time.perf_counter() - started))

@@ -2,7 +2,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
-from solutions.data import make_loaders
+from solutions import training
+from solutions.data import ShiftedBatches, make_loaders
 from solutions.engine import Evaluation, evaluate, train_one_epoch
 from solutions.model import CNN
 from solutions.recipes import FAST
@@ -39,9 +40,9 @@ def test_summary_uses_the_notebooks_format():
 
 
 def test_training_is_deterministic_for_a_seed(cpu):
-    def run(seed):
+    def run(seed):  # two epochs: the first with the fast recipe's random shifts
         loaders = make_loaders("tensor", train_limit=1000, test_limit=500, seed=seed)
-        result = fit(FAST.with_overrides(epochs=1), loaders, cpu, seed=seed, log_dir=None, report=print)
+        result = fit(FAST.with_overrides(epochs=2), loaders, cpu, seed=seed, log_dir=None, report=print)
         return result.final.train_loss, result.final.test
 
     assert run(5) == run(5)
@@ -79,3 +80,16 @@ def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu, monkeypatc
     fallback = training.build_model(FAST, cpu)
     assert fallback.conv2.weight.is_contiguous()
     assert fallback(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_fit_shifts_the_images_in_every_epoch_but_the_last(cpu, monkeypatch):
+    trained_on = []
+    def recording(model, batches, *args):
+        trained_on.append(batches)
+        return train_one_epoch(model, batches, *args)
+
+    monkeypatch.setattr(training, "train_one_epoch", recording)
+    loaders = make_loaders("tensor", batch_size=FAST.batch_size, train_limit=200, test_limit=100)
+    fit(FAST, loaders, cpu, log_dir=None, progress=False, report=lambda _: None)
+    assert [isinstance(batches, ShiftedBatches) for batches in trained_on] == [True] * (FAST.epochs - 1) + [False]
+    assert all(batches.most == FAST.max_shift for batches in trained_on[:-1])
