@@ -2,6 +2,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
+from course.threads import THREAD_SETTING
 from solutions import training
 from solutions.data import ShiftedBatches, make_loaders
 from solutions.engine import Evaluation, evaluate, train_one_epoch
@@ -39,7 +40,11 @@ def test_summary_uses_the_notebooks_format():
     )
 
 
-def test_training_is_deterministic_for_a_seed(cpu):
+def test_training_is_deterministic_for_a_seed(cpu, monkeypatch):
+    # At a fixed thread count: another count adds the same sums in another order, and the course
+    # would otherwise follow the cores other programs leave free (course/threads.py).
+    monkeypatch.setenv(THREAD_SETTING, str(torch.get_num_threads()))
+
     def run(seed):  # two epochs: the first with the fast recipe's random shifts
         loaders = make_loaders("tensor", train_limit=1000, test_limit=500, seed=seed)
         result = fit(FAST.with_overrides(epochs=2), loaders, cpu, seed=seed, log_dir=None, report=print)
@@ -71,8 +76,6 @@ class NotebookStyleCNN(CNN):
 
 
 def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu, monkeypatch):
-    from solutions import training
-
     model = training.build_model(FAST, cpu)
     assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     assert not training.accepts_channels_last(NotebookStyleCNN(), cpu)
