@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal, Union
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 
 from course.options import DATA_ENV_VAR
@@ -272,6 +273,38 @@ class TensorBatches:
         else:
             for start in range(0, count, self.batch_size):
                 yield self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
+
+
+def shift_images(images: torch.Tensor, most: int, generator: torch.Generator) -> torch.Tensor:
+    """A batch ``(N, C, H, W)`` with each image moved by its own random whole-pixel offset, up to ``most``
+    pixels along each axis.
+
+    The whole batch moves at once, where it lives: one padded copy, whose border repeats the
+    edge pixels (MNIST's edges are background), seen as all its ``H × W`` windows without a
+    copy (``unfold``), from which each image takes the window at its offset. The offsets are
+    drawn on the CPU from ``generator``, so that a seeded run draws the same ones on any device.
+    """
+    count, _, height, width = images.shape
+    padded = F.pad(images, (most, most, most, most), mode="replicate")
+    windows = padded.unfold(2, height, 1).unfold(3, width, 1)  # (N, C, 2·most + 1, 2·most + 1, H, W)
+    rows, columns = torch.randint(0, 2 * most + 1, (2, count), generator=generator).to(images.device)
+    return windows[torch.arange(count, device=images.device), :, rows, columns]
+
+
+class ShiftedBatches:
+    """Training batches whose images are moved by :func:`shift_images`, batch by batch, as they are drawn."""
+
+    def __init__(self, batches: Batches, most: int, generator: torch.Generator) -> None:
+        self.batches = batches
+        self.most = most
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for images, labels in self.batches:
+            yield shift_images(images, self.most, self.generator), labels
 
 
 @dataclass

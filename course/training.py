@@ -25,7 +25,7 @@ from course.options import DEFAULT_LOG_DIR, DEFAULT_RUN_NAME, check_run_name
 from course.threads import share_cores
 
 from .checkpoint import all_finite, check_checkpoint_destination, load_checkpoint, save_checkpoint
-from .data import Loaders, make_loaders
+from .data import Batches, Loaders, ShiftedBatches, make_loaders
 from .distributed import Processes, start_epoch
 from .errors import CourseError
 from .parts import Parts, chosen
@@ -98,15 +98,20 @@ def accepts_channels_last(model: nn.Module, device: torch.device) -> bool:
     return True
 
 
-def build_model(recipe: Recipe, device: torch.device, parts: Parts | None = None) -> nn.Module:
-    """The CNN of ``parts`` configured as ``recipe`` says, on ``device``.
+def build_model(recipe: Recipe, device: torch.device, parts: Parts | None = None,
+                network: Callable[[], nn.Module] | None = None) -> nn.Module:
+    """The CNN of ``parts`` configured as ``recipe`` says, or the model ``network()`` makes, on ``device``.
 
     With ``recipe.channels_last`` the weights use the channels-last layout when the
     model's forward accepts it (see :func:`accepts_channels_last`), and the default
     layout otherwise.
     """
-    cnn = chosen(parts).model.CNN
-    model = cnn(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout, double_softmax=recipe.double_softmax)
+    if network is None:
+        cnn = chosen(parts).model.CNN
+        model = cnn(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout,
+                    double_softmax=recipe.double_softmax)
+    else:
+        model = network()
     model = model.to(device)
     if recipe.channels_last and accepts_channels_last(model, device):
         model = model.to(memory_format=torch.channels_last)
@@ -278,6 +283,12 @@ def _log_epoch(writer: SummaryWriter | None, held_out: Evaluation, epoch: int, v
         parts.monitor.log_test_epoch(writer, held_out.loss, held_out.accuracy, epoch)
 
 
+def _epoch_batches(batches: Batches, recipe: Recipe, epoch: int, shifts: torch.Generator) -> Batches:
+    """The training batches of ``epoch``: shifted as the recipe says for that epoch."""
+    most = recipe.shift_in(epoch)
+    return ShiftedBatches(batches, most, shifts) if most else batches
+
+
 def _what_was_kept(result: RunResult, save: Path | None) -> str:
     """What a stopped run leaves behind, for its message."""
     if result.checkpoint:
@@ -299,6 +310,7 @@ def fit(
     report: Callable[[str], None] = tqdm.write,
     processes: Processes = Processes(),
     parts: Parts | None = None,
+    network: Callable[[], nn.Module] | None = None,
 ) -> RunResult:
     """Train a fresh model of ``parts`` with ``recipe``, evaluating, logging and saving after every epoch.
 
@@ -318,6 +330,8 @@ def fit(
             progress, reports and saves.
         parts: the set of parts whose CNN, train_one_epoch, evaluate and monitor run
             (``None``: the reference answers).
+        network: makes the fresh model to train instead of the CNN of ``parts``, after the seed
+            is set (the lessons compare other models trained exactly like it).
 
     Raises:
         Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
@@ -330,11 +344,12 @@ def fit(
     save = Path(save) if save else None
     keeper = CheckpointKeeper.at(save, overwrite, parts) if save else None
     torch.manual_seed(seed)
-    model = build_model(recipe, device, parts)
+    model = build_model(recipe, device, parts, network)
     trainer = processes.wrap(model, device)
     train_batches = processes.shard(loaders.train, seed)
     loss_fn = nn.CrossEntropyLoss()
     optimizer, scheduler = recipe.make_optimizer(model, len(train_batches))
+    shifts = torch.Generator().manual_seed(seed + processes.rank)  # each process moves its own images its own way
     writer = parts.monitor.open_writer(run_name, log_dir) if log_dir is not None else None
     result = RunResult(model=model)
     held_out, name = (loaders.test, "Test set") if loaders.validation is None else (loaders.validation, "Validation set")
@@ -347,7 +362,8 @@ def fit(
                        disable=None if progress is None else not progress, leave=False)
             with bar:
                 on_step = _step_callback(epoch, len(train_batches), guard, scheduler, writer, bar, processes, parts)
-                epoch_loss = parts.engine.train_one_epoch(trainer, train_batches, optimizer, loss_fn, device, on_step)
+                batches = _epoch_batches(train_batches, recipe, epoch, shifts)
+                epoch_loss = parts.engine.train_one_epoch(trainer, batches, optimizer, loss_fn, device, on_step)
                 train_loss = processes.mean(epoch_loss)
             test = parts.engine.evaluate(model, held_out, loss_fn, device)
             guard.check_epoch(model, test, name, epoch)

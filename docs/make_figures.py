@@ -1,22 +1,25 @@
 """Make the lessons' figures from real runs of the reference solution.
 
     python docs/make_figures.py            # about 7 minutes on 2 CPU cores, a few more for lab_figures.py; needs Chromium
-    python docs/make_figures.py --only overfitting lab   # just those parts, updated in place in results.json
+    python docs/make_figures.py --only fast_recipe try_it   # just those parts, updated in place in results.json
 
-Trains the notebook recipe, the same recipe with logits (the fix), the fast
-recipe, and the lessons' "try it" experiments (each a change to the fast recipe),
-chooses a learning rate on a validation split, draws the concept figures, and
-takes a screenshot of TensorBoard (started on the fast run's log, in headless
-Chromium, then stopped). Then it makes the short runs of ``lab_figures.py``: the
-gradient table, the diagnosing runs, the baselines and lesson 7's lab. It writes
-PNGs and ``results.json`` (every number the lessons quote) to ``lessons/figures/``.
-Commit the output with any change to it.
+Trains the notebook recipe, the same recipe with logits (the fix) and the lessons'
+experiment on the notebook recipe, and draws the concept figures. Then it makes
+the parts, each on one thread: the fast recipe's run (``python -m solutions
+train``, seed 1), which every lesson quotes, with the figures of its model and a
+screenshot of TensorBoard (started on the run's log, in headless Chromium, then
+stopped); the lessons' "try it" experiments (each a change to the fast recipe); a
+learning rate chosen on a validation split; and the short runs of
+``lab_figures.py``: the gradient table, the diagnosing runs, the baselines and
+lesson 7's lab. It writes PNGs and ``results.json`` (every number the lessons
+quote) to ``lessons/figures/``. Commit the output with any change to it.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -39,17 +42,18 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from PIL import Image
 
 import solutions.model
+from course.threads import THREAD_SETTING
 
 import lab_figures
 from drawing_pad_figures import make_with_model as drawing_pad_figures
 from lab_figures import rotated_accuracy
-from course.data import MNIST_MEAN, MNIST_STD, load_split, make_loaders, to_model_input
+from course.data import load_split, make_loaders, to_model_input
 from course.errors import CourseError
 from course.recipes import FAST, NOTEBOOK
 from course.report import collect_predictions, confusion_matrix, plot_confusion_matrix
 from course.training import RunResult, train
 from solutions.inference import predict
-from solutions.model import CNN
+from solutions.model import CNN, count_parameters
 from solutions.preprocess import prepare_drawing
 
 OUT = Path(__file__).resolve().parent.parent / "lessons" / "figures"
@@ -82,6 +86,12 @@ def last(result: RunResult) -> dict[str, float]:
     return {"accuracy": round(final.accuracy, 2), "loss": round(final.loss, 4)}
 
 
+def epochs(result: RunResult) -> list[dict[str, float]]:
+    """Every epoch of a run as results.json keeps it."""
+    return [{"epoch": epoch.epoch, "accuracy": round(epoch.test.accuracy, 2), "loss": round(epoch.test.loss, 4),
+             "seconds": round(epoch.seconds, 1)} for epoch in result.epochs]
+
+
 def samples(test_set) -> None:
     figure = Figure(figsize=(4.4, 4.8))
     for index, axes in enumerate(figure.subplots(4, 4).flat):
@@ -91,13 +101,14 @@ def samples(test_set) -> None:
     save(figure, "samples.png")
 
 
-def curves(runs: dict[str, RunResult]) -> None:
+def curves(runs: dict[str, list[dict[str, float]]]) -> None:
+    """The test accuracy and loss of each run, epoch by epoch, as results.json holds them."""
     figure = Figure(figsize=(5.5, 7))
     accuracy_axes, loss_axes = figure.subplots(2, 1)
-    for label, result in runs.items():
-        epochs = [epoch.epoch for epoch in result.epochs]
-        accuracy_axes.plot(epochs, [epoch.test.accuracy for epoch in result.epochs], marker="o", label=label)
-        loss_axes.plot(epochs, [epoch.test.loss for epoch in result.epochs], marker="o", label=label)
+    for label, history in runs.items():
+        numbers = [row["epoch"] for row in history]
+        accuracy_axes.plot(numbers, [row["accuracy"] for row in history], marker="o", label=label)
+        loss_axes.plot(numbers, [row["loss"] for row in history], marker="o", label=label)
     loss_axes.axhline(SOFTMAX_TWICE_FLOOR, color="grey", linestyle="--",
                       label=f"floor with softmax twice ({SOFTMAX_TWICE_FLOOR:.3f})")
     loss_axes.set_yscale("log")
@@ -372,6 +383,21 @@ def without_relu() -> AbstractContextManager:
     return mock.patch.object(solutions.model, "F", functional)
 
 
+def fast_recipe() -> dict[str, object]:
+    """The fast recipe's run that the lessons quote, the figures of its model, and TensorBoard's page of it."""
+    test_set = load_split(train=False)
+    with tempfile.TemporaryDirectory() as log_dir:
+        result = run(FAST, log_dir=log_dir)
+        tensorboard_screenshot(Path(log_dir))
+    model = result.model.eval()
+    filters_and_maps(model, to_model_input(test_set.data[:1], normalize=True))
+    wrong = mistakes(model, test_set)
+    drawing = drawing_steps(model, test_set)
+    drawing_pad_figures(model)
+    return {"epochs": epochs(result), "parameters": count_parameters(model), "mistakes": wrong, "drawing": drawing,
+            "rotated_test_accuracy": rotated_accuracy(model)}
+
+
 def try_it_runs() -> dict[str, dict[str, object]]:
     """The lessons' "try it" experiments: each changes one thing in the fast recipe."""
     results: dict[str, dict[str, object]] = {}
@@ -380,7 +406,6 @@ def try_it_runs() -> dict[str, dict[str, object]]:
         ("softmax_twice", FAST.with_overrides(double_softmax=True)),
         ("lr_0.1", FAST.with_overrides(lr=0.1)),
         ("epochs_8", FAST.with_overrides(epochs=8)),
-        ("notebook_logits_normalised_lr_1e-3", NOTEBOOK.with_overrides(double_softmax=False, normalize=True, lr=1e-3)),
     ]:
         try:
             results[name] = last(run(recipe))
@@ -405,8 +430,12 @@ def choose_on_validation() -> dict[str, object]:
     }
 
 
-# The runs of lab_figures, each quoted under its own key of results.json and runnable alone with --only.
+# The fast recipe's runs and those of lab_figures, each quoted under its own key of results.json and
+# runnable alone with --only.
 PARTS: dict[str, Callable[[], object]] = {
+    "fast_recipe": fast_recipe,
+    "try_it": try_it_runs,
+    "validation": choose_on_validation,
     "gradient_reweighting": lab_figures.gradient_reweighting,
     "sanity_checks": lab_figures.sanity_checks,
     "overfitting": lambda: lab_figures.overfitting(save),
@@ -431,15 +460,22 @@ def main(only: list[str]) -> None:
             return
         results = json.loads((OUT / "results.json").read_text())
         results.update(make_parts(only))
+        curves_of_the_recipes(results)
         write_results(results)
 
 
 def make_parts(names: list[str]) -> dict[str, object]:
-    """Run the named parts on one thread: their numbers then do not depend on the machine's core count."""
+    """Run the named parts on one thread: their numbers then do not depend on the machine's core count or load.
+
+    The thread count changes a run's last digits (the same sums, added in another order), and
+    the course's fit would otherwise fit it to the cores other programs leave free, step by
+    step; the setting in the environment turns that off (course/threads.py).
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return {name: PARTS[name]() for name in names}
+        with mock.patch.dict(os.environ, {THREAD_SETTING: "1"}):
+            return {name: PARTS[name]() for name in names}
     finally:
         torch.set_num_threads(threads)
 
@@ -449,39 +485,28 @@ def write_results(results: dict[str, object]) -> None:
     print(f"wrote {OUT / 'results.json'}")
 
 
+def curves_of_the_recipes(results: dict[str, object]) -> None:
+    """Lesson 3's curves: the notebook recipe, with softmax twice and with logits, and the fast recipe."""
+    curves({"notebook (softmax twice)": results["notebook (softmax twice)"]["epochs"],
+            "notebook recipe, logits": results["notebook recipe, logits"]["epochs"],
+            "fast recipe": results["fast_recipe"]["epochs"]})
+
+
 def make_all() -> None:
-    test_set = load_split(train=False)
-    samples(test_set)
+    samples(load_split(train=False))
     concepts = {"kernel_sliding": kernel_sliding(), "architecture": architecture(CNN()),
                 "computational_graph": computational_graph()}
-    with tempfile.TemporaryDirectory() as log_dir:
-        runs = {
-            "notebook (softmax twice)": run(NOTEBOOK),
-            "notebook recipe, logits": run(NOTEBOOK.with_overrides(double_softmax=False)),
-            "fast recipe": run(FAST, log_dir=log_dir),
-        }
-        tensorboard_screenshot(Path(log_dir))
-    curves(runs)
-    model = runs["fast recipe"].model.eval()
-    filters_and_maps(model, to_model_input(test_set.data[:1], normalize=True))
-    wrong = mistakes(model, test_set)
-    drawing = drawing_steps(model, test_set)
-    drawing_pad_figures(model)
-    results = {
-        label: {"epochs": [{"epoch": epoch.epoch, "accuracy": round(epoch.test.accuracy, 2),
-                            "loss": round(epoch.test.loss, 4), "seconds": round(epoch.seconds, 1)}
-                           for epoch in result.epochs]}
-        for label, result in runs.items()
+    results: dict[str, object] = {
+        "notebook (softmax twice)": {"epochs": epochs(run(NOTEBOOK))},
+        "notebook recipe, logits": {"epochs": epochs(run(NOTEBOOK.with_overrides(double_softmax=False)))},
+        "notebook_logits_normalised_lr_1e-3": last(run(NOTEBOOK.with_overrides(double_softmax=False, normalize=True,
+                                                                                lr=1e-3))),
+        "tutorial_as_published": TUTORIAL_AS_PUBLISHED,
+        "softmax_twice_floor": round(SOFTMAX_TWICE_FLOOR, 4),
+        "concepts": concepts,
     }
-    results["tutorial_as_published"] = TUTORIAL_AS_PUBLISHED
-    results["softmax_twice_floor"] = round(SOFTMAX_TWICE_FLOOR, 4)
-    results["fast_recipe_mistakes"] = wrong
-    results["drawing"] = drawing
-    results["rotated_test_accuracy"] = rotated_accuracy(model)
-    results["try_it"] = try_it_runs()
-    results["validation"] = choose_on_validation()
-    results["concepts"] = concepts
     results.update(make_parts(list(PARTS)))
+    curves_of_the_recipes(results)
     write_results(results)
 
 

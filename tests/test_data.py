@@ -9,10 +9,14 @@ from course import data
 from course.data import (
     DATA_ENV_VAR,
     RAW_MD5,
+    ShiftedBatches,
     TensorBatches,
+    load_split,
     make_loaders,
     prepare_mnist,
     resolve_data_dir,
+    shift_images,
+    to_model_input,
 )
 from course.errors import CourseError
 
@@ -125,3 +129,36 @@ def test_tensor_batches_shuffle_every_sample_once_and_repeatably():
     assert first == again
     assert [len(batch) for batch in first] == [4, 4, 2]
     assert sorted(sum(first, [])) == list(range(10)) != sum(first, [])
+
+
+def offset_of(moved: torch.Tensor, image: torch.Tensor, most: int) -> tuple[int, int] | None:
+    """The (rows, columns) shift that turns ``image`` into ``moved`` inside the border the shift can reach."""
+    inner = moved[:, most:-most, most:-most]
+    side = image.shape[-1] - 2 * most
+    for rows in range(-most, most + 1):
+        for columns in range(-most, most + 1):
+            if torch.equal(inner, image[:, most + rows : most + rows + side, most + columns : most + columns + side]):
+                return rows, columns
+    return None
+
+
+def test_shifts_move_each_image_by_its_own_offset_within_the_limit():
+    images = to_model_input(load_split(train=False).data[:64], normalize=True)
+    moved = shift_images(images, 2, torch.Generator().manual_seed(0))
+    assert moved.shape == images.shape and moved.dtype == images.dtype
+    offsets = [offset_of(after, before, 2) for after, before in zip(moved, images)]
+    assert None not in offsets
+    assert len(set(offsets)) > 5, "each image draws its own offset"
+    assert moved.amin() == images.amin(), "the space a digit leaves is background"
+
+
+def test_shifts_are_repeatable_for_a_seed_and_leave_labels_alone():
+    batches = TensorBatches(torch.randn(10, 1, 28, 28), torch.arange(10), batch_size=4, shuffle=False)
+    def shifted(seed):
+        return list(ShiftedBatches(batches, 2, torch.Generator().manual_seed(seed)))
+
+    assert len(ShiftedBatches(batches, 2, torch.Generator())) == len(batches) == 3
+    first, again, other = shifted(1), shifted(1), shifted(2)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, again))
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(first, other))
+    assert torch.equal(torch.cat([labels for _, labels in first]), torch.arange(10))

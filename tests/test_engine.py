@@ -5,9 +5,11 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
-from course.data import make_loaders
+from course import training
+from course.data import ShiftedBatches, make_loaders
 from course.parts import load_parts
 from course.recipes import FAST
+from course.threads import THREAD_SETTING
 from course.training import fit
 from solutions.engine import Evaluation, evaluate, train_one_epoch
 from solutions.model import CNN
@@ -42,10 +44,14 @@ def test_summary_uses_the_notebooks_format():
     )
 
 
-def test_training_is_deterministic_for_a_seed(cpu):
-    def run(seed):
+def test_training_is_deterministic_for_a_seed(cpu, monkeypatch):
+    # At a fixed thread count: another count adds the same sums in another order, and the course
+    # would otherwise follow the cores other programs leave free (course/threads.py).
+    monkeypatch.setenv(THREAD_SETTING, str(torch.get_num_threads()))
+
+    def run(seed):  # two epochs: the first with the fast recipe's random shifts
         loaders = make_loaders("tensor", train_limit=1000, test_limit=500, seed=seed)
-        result = fit(FAST.with_overrides(epochs=1), loaders, cpu, seed=seed, log_dir=None, report=print)
+        result = fit(FAST.with_overrides(epochs=2), loaders, cpu, seed=seed, log_dir=None, report=print)
         return result.final.train_loss, result.final.test
 
     assert run(5) == run(5)
@@ -74,8 +80,6 @@ class NotebookStyleCNN(CNN):
 
 
 def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu):
-    from course import training
-
     model = training.build_model(FAST, cpu)
     assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
     assert not training.accepts_channels_last(NotebookStyleCNN(), cpu)
@@ -83,3 +87,18 @@ def test_channels_last_is_used_only_where_the_forward_accepts_it(cpu):
     fallback = training.build_model(FAST, cpu, notebook_style)
     assert fallback.conv2.weight.is_contiguous()
     assert fallback(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_fit_shifts_the_images_in_every_epoch_but_the_last(cpu):
+    trained_on = []
+
+    def recording(model, batches, *args):
+        trained_on.append(batches)
+        return train_one_epoch(model, batches, *args)
+
+    recorded = SimpleNamespace(train_one_epoch=recording, evaluate=evaluate)
+    parts = dataclasses.replace(load_parts("solutions"), engine=recorded)
+    loaders = make_loaders("tensor", batch_size=FAST.batch_size, train_limit=200, test_limit=100)
+    fit(FAST, loaders, cpu, log_dir=None, progress=False, report=lambda _: None, parts=parts)
+    assert [isinstance(batches, ShiftedBatches) for batches in trained_on] == [True] * (FAST.epochs - 1) + [False]
+    assert all(batches.most == FAST.max_shift for batches in trained_on[:-1])

@@ -69,7 +69,7 @@ def test_quoted_accuracies_and_losses_were_measured(page: Path) -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda path: path.name)
 def test_misread_counts_and_training_times_were_measured(page: Path) -> None:
     for count in quoted(page, MISREAD):
-        assert int(count) == RESULTS["fast_recipe_mistakes"], f"{page.name}: {count} test digits"
+        assert int(count) == RESULTS["fast_recipe"]["mistakes"], f"{page.name}: {count} test digits"
     timed = {round(float(seconds)) for seconds in re.findall(r"in (\d+\.\d)(?:–\d+\.\d)? s", BENCHMARKS)}
     for seconds in quoted(page, DURATION):
         assert int(seconds) in timed, f"{page.name}: 'about {seconds} s', benchmarks measured {sorted(timed)}"

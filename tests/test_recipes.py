@@ -23,6 +23,12 @@ def test_unknown_recipe_is_refused():
         get_recipe("slow")
 
 
+def test_fast_recipe_shifts_its_images_in_every_epoch_but_the_last():
+    assert FAST.max_shift > 0
+    assert [FAST.shift_in(epoch) for epoch in range(FAST.epochs)] == [FAST.max_shift] * (FAST.epochs - 1) + [0]
+    assert NOTEBOOK.max_shift == 0 and NOTEBOOK.shift_in(0) == 0
+
+
 @pytest.mark.slow
 def test_notebook_recipe_reproduces_the_tutorial(tmp_path):
     result = train(NOTEBOOK, torch.device("cpu"), seed=1, log_dir=None, progress=False)
