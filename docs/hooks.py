@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "docs"))
 from course.errors import CourseError  # noqa: E402
 from grader.catalog import exercise  # noqa: E402
 from notebooks import notebook_text  # noqa: E402
-from site_network import weights_json  # noqa: E402
+from site_network import CHECKPOINT_ENV_VAR, weights_json  # noqa: E402
 
 
 def on_files(files: Files, config) -> Files:
@@ -69,7 +69,8 @@ def look_inside_weights() -> str:
     try:
         return weights_json()
     except CourseError as error:
-        raise PluginError(f"the Look inside page needs the course's trained network: {error}") from None
+        raise PluginError(f"the Look inside page needs the course's trained network: {error} (point "
+                          f"MNIST_COURSE_DATA at MNIST, or {CHECKPOINT_ENV_VAR} at a checkpoint)") from None
 
 
 def notebook_link(markdown: str, page) -> str:

@@ -6,11 +6,18 @@ The notebook runs from top to bottom wherever it was saved:
   the ```text block printed under one becomes that cell's output (shown once);
 - ```py blocks (experiments that train for a while) become code cells tagged
   ``experiment``;
-- ```bash blocks become ``!`` cells tagged ``command``, run from the course's
-  folder, which a first cell (tagged ``setup``) moves to; commands that start a
+- a first cell (tagged ``setup``) finds the course's folder (the clone installed with
+  ``pip install -e``) and makes its ``exercises`` importable, but stays in the
+  notebook's folder: training writes ``runs/`` and ``checkpoints/`` there, even in an
+  empty folder, and progress bars of the commands are redrawn every few seconds only;
+- ```bash blocks become ``!`` cells tagged ``command``, whose ``exercises/`` and
+  ``benchmarks/`` are the course's folder's; commands that start a
   server (TensorBoard, the drawing pad) stay as text to copy into a terminal, since
   they run until stopped. A ```ipython block is for notebooks only (TensorBoard's
   ``%tensorboard`` magic): a code cell there, and shown as code on the website;
+- a cell that runs the learner's own code (it imports ``exercises``) is tagged
+  ``raises-exception``: while the exercise is a stub, its error shows and "Run All"
+  or ``jupyter nbconvert --execute`` go on;
 - figures are embedded as attachments, and links to other pages point at the site;
 - the site's admonitions become quotes, and folded ones (``???``) ``<details>``.
 """
@@ -30,16 +37,20 @@ EXPERIMENT = re.compile(r"^```py\n", re.MULTILINE)
 PRINTED = re.compile(r"\A```text\n(.*?)\n```\n*", re.DOTALL)
 FIGURE = re.compile(r"\]\(figures/([\w.-]+\.png)\)")
 PAGE_LINK = re.compile(r"\]\((?!https?:|#|attachment:)([\w./-]+)\.md(#[\w-]+)?\)")
+COURSE_FOLDER = re.compile(r"(?<![\w/.-])((?:exercises|benchmarks)/\S*)")  # a command's path into the course's folder
 SERVER = re.compile(r"^(?:tensorboard|python -m (?:solutions|exercises) draw)\b")
 # The site turns the line that ends in this marker into hints; a notebook keeps the line, as the raw file reads.
 HINTS = re.compile(r"[ \t]*<!-- hints ex\d+ -->")
+LEARNERS_CODE = re.compile(r"^\s*(?:from|import) exercises\b", re.MULTILINE)
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
 # Tells jupytext that Python is the notebook's language, whatever the lesson's mix of blocks.
 HEADER = "---\njupyter:\n  kernelspec:\n" + "".join(f"    {key}: {value}\n" for key, value in KERNEL.items()) + "---\n\n"
 DEFAULT_SITE = "http://127.0.0.1:8000/"  # where `mkdocs serve` shows the course
-SETUP = '''# The commands below (the cells that start with !) run from the course's folder,
-# where exercises/ is and where training writes runs/, wherever this notebook was saved.
+SETUP = '''# This notebook works in the folder it is saved in: training writes runs/ and checkpoints/ here.
+# The exercises are the course's folder's (the clone you installed with pip install -e): COURSE
+# names it, and the cells below import them and run their checks from there.
 import os
+import sys
 from pathlib import Path
 
 from course.threads import configure_threads
@@ -49,9 +60,13 @@ configure_threads()  # before PyTorch loads: training then shares the cores with
 import solutions
 
 COURSE = Path(solutions.__file__).resolve().parent.parent
-if (COURSE / "exercises").is_dir():
-    os.chdir(COURSE)
-print("working in", Path.cwd())'''
+if not (COURSE / "exercises").is_dir():
+    print(f"No exercises/ in {COURSE}: this course was installed without -e. The lesson's code runs; "
+          "for the exercises, clone the course and install it with pip install -e .")
+sys.path.insert(0, str(COURSE))  # import exercises from here
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(COURSE), os.environ.get("PYTHONPATH")]))  # and in commands
+os.environ["TQDM_MININTERVAL"] = "10"  # a command's progress bar redrawn every 10 s: a short output
+print("working in", Path.cwd(), "with the course in", COURSE)'''
 
 
 def _admonition(match: re.Match) -> str:
@@ -82,6 +97,7 @@ def _command_cell(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
     commands = cell.source.removeprefix("%%bash\n")
     if any(SERVER.match(line) for line in commands.splitlines()):
         return nbformat.v4.new_markdown_cell("```bash\n" + commands + "\n```")
+    commands = COURSE_FOLDER.sub(r'"{COURSE}/\1"', commands)
     lines = [line if not line.strip() or line.startswith("#") else "!" + line for line in commands.splitlines()]
     return nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["command"]})
 
@@ -101,6 +117,8 @@ def _cells(notebook: nbformat.NotebookNode, figures: Path) -> list[nbformat.Note
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.source.startswith("%%bash\n"):
             cell = _command_cell(cell)
+        elif cell.cell_type == "code" and LEARNERS_CODE.search(cell.source):
+            cell.metadata.setdefault("tags", []).append("raises-exception")
         elif cell.cell_type == "markdown" and cells and cells[-1].cell_type == "code":
             printed = PRINTED.match(cell.source)
             if printed:  # what the cell above prints: its output, shown once, until it is run

@@ -34,8 +34,9 @@ def site_checkpoint() -> Path:
     try:
         load_checkpoint(CACHE)
     except CourseError:
-        print(f"First build: training the network of the Look inside page on MNIST (the fast recipe, a minute or "
-              f"more; kept in {CACHE}, or set {CHECKPOINT_ENV_VAR}=PATH to show a checkpoint of yours) ...", flush=True)
+        print(f"Training the Look inside network once (the fast recipe: about 1 min on 2 idle cores, more on a busy "
+              f"laptop; needs MNIST, found as by python -m solutions train; kept in {CACHE}). Without MNIST, or to "
+              f"skip this, set {CHECKPOINT_ENV_VAR}=PATH to a checkpoint you have ...", flush=True)
         train(FAST, torch.device("cpu"), seed=SEED, log_dir=None, progress=False, report=lambda _: None,
               save=CACHE, overwrite=True)
     return CACHE

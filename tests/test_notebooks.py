@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import subprocess
 import sys
@@ -38,8 +39,13 @@ def test_lesson_converts_with_its_code_and_commands_as_cells(lesson: Path) -> No
     assert [cell for cell in code if not cell.startswith("%")] == blocks(lesson, "python")
     assert tagged(notebook, "experiment") == blocks(lesson, "py"), "every experiment runs in place"
     commands = [block for block in blocks(lesson, "bash") if not notebooks.SERVER.match(block)]
-    assert [cell.replace("!", "") for cell in tagged(notebook, "command")] == commands
-    assert any("!pytest exercises/" in cell for cell in tagged(notebook, "command")), "the lesson's check runs in place"
+    assert [cell.replace("!", "").replace('"{COURSE}/', "").replace('/"', "/").replace('.py"', ".py")
+            for cell in tagged(notebook, "command")] == commands
+    assert any('!pytest "{COURSE}/exercises/"' in cell for cell in tagged(notebook, "command")), \
+        "the lesson's check runs on the course's exercises"
+    learners = [cell.source for cell in notebook.cells if "raises-exception" in cell.metadata.get("tags", [])]
+    assert learners == [cell.source for cell in notebook.cells if "from exercises" in cell.source], \
+        "a cell that runs the learner's code may show the stub's error, and Run All goes on"
     assert not re.search(r"```(?:python|py)\n", text), "no Markdown cell holds Python that the lesson runs"
     assert notebook.cells[0].source.startswith("# "), "the lesson's title comes first"
     assert "!!!" not in text and "<!-- hints" not in text, "no site-only syntax is left"
@@ -79,12 +85,17 @@ def test_lesson_5_notebook_runs_tensorboard_inline_on_the_runs_training_writes()
     assert "tensorboard --logdir runs" in text, "a server to start in a terminal stays as text"
 
 
-def test_setup_cell_moves_to_the_course_folder_where_training_writes_runs(tmp_path: Path) -> None:
-    """Saved anywhere, the notebook's commands run in the course's folder: `runs/` is the one TensorBoard reads."""
+def test_setup_cell_stays_in_the_notebooks_folder_and_finds_the_courses_exercises(tmp_path: Path) -> None:
+    """Saved in an empty folder, the notebook trains there, imports the course's exercises, and keeps bars short."""
     [setup] = tagged(notebooks.lesson_notebook(LESSONS[0]), "setup")
-    moved = subprocess.run([sys.executable, "-c", setup + "\nprint(Path.cwd())"], cwd=tmp_path,
-                           capture_output=True, text=True, check=True)
-    assert moved.stdout.splitlines()[-1] == str(ROOT)
+    probe = "\nimport exercises, subprocess; print(Path.cwd()); print(Path(exercises.__file__).parent.parent)\n" \
+            "print(subprocess.run([sys.executable, '-c', 'import exercises, os; print(os.environ[\"TQDM_MININTERVAL\"])'], " \
+            "capture_output=True, text=True, check=True).stdout)"
+    installed = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout as the installed course, wherever the venv points
+    ran = subprocess.run([sys.executable, "-c", setup + probe], cwd=tmp_path, env=installed,
+                         capture_output=True, text=True, check=True)
+    assert ran.stdout.split()[-3:] == [str(tmp_path), str(ROOT), "10"]
+    assert not list(tmp_path.iterdir()), "the set-up writes nothing"
 
 
 @pytest.mark.parametrize("lesson", [path for path in LESSONS if path.name[:2] not in TRAINING],
