@@ -101,7 +101,9 @@ new MutationObserver(() => {
     const text = digit ? `The network reads ${digit.innerText.trim()}.` : '';
     if (said.textContent !== text) said.textContent = text;  // only a change is announced, and observed
     // Gradio names its empty placeholders on plain divs, where a name is not allowed: they are pictures yet to come.
-    for (const empty of document.querySelectorAll('div.empty[aria-label]:not([role])')) empty.setAttribute('role', 'img');
+    for (const empty of document.querySelectorAll('div.empty[aria-label]:not([role])')) {
+        empty.setAttribute('role', 'img');
+    }
 }).observe(document.body, {subtree: true, childList: true, characterData: true});
 """
 # Clearing the canvas is the page's own business: no request needed.

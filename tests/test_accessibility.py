@@ -20,7 +20,7 @@ from solutions.data import load_split
 from tests.accessibility_browser import AXE_JS, SERIOUS, axe_violations, check_site
 from tests.drawing_pad_browser import answer, open_pad, running_pad
 from tests.look_inside_browser import open_look_inside
-from tests.test_site import base_url, browser, pages  # noqa: F401  (the served site and Chromium fixtures)
+from tests.test_site import base_url, browser, pages, reading_pages  # noqa: F401  (site and Chromium fixtures)
 
 MAX_TABS = 400  # key presses to reach a control: the site's navigation comes first
 
@@ -41,11 +41,23 @@ def serious(violations: list[dict]) -> list[str]:
             if v["impact"] in SERIOUS]
 
 
-def test_every_page_passes_axe_in_both_schemes_at_both_widths(site: Path, base_url: str, browser, axe) -> None:
-    found = check_site(browser, base_url, pages(site))
+def assert_no_serious_violation(browser, base_url: str, names: list[str]) -> None:
+    found = check_site(browser, base_url, names)
     problems = {f"{scheme} {width}px {name}": serious(violations)
                 for (scheme, width), by_page in found.items() for name, violations in by_page.items()}
     assert not {page: shown for page, shown in problems.items() if shown}
+
+
+def test_every_page_people_read_passes_axe_in_both_schemes_at_both_widths(site: Path, base_url: str, browser,
+                                                                          axe) -> None:
+    """The lessons and guides, light and dark, 1280 and 390 px."""
+    assert_no_serious_violation(browser, base_url, reading_pages(site))
+
+
+@pytest.mark.slow
+def test_every_api_page_passes_axe_in_both_schemes_at_both_widths(site: Path, base_url: str, browser, axe) -> None:
+    """The generated API pages, built from the same templates and styles: two minutes, so with the slow tests."""
+    assert_no_serious_violation(browser, base_url, sorted(set(pages(site)) - set(reading_pages(site))))
 
 
 def tab_to(page, selector: str) -> None:
@@ -64,7 +76,8 @@ def test_look_inside_reads_test_digits_with_the_keyboard_alone(base_url: str, br
     tab_to(page, "#li-sample")
     for _ in range(3):  # the test images of 0, 1 and 2, one key press each
         page.keyboard.press("ArrowDown")
-        label = page.evaluate("() => { const s = document.querySelector('#li-sample'); return s.options[s.selectedIndex].text; }")
+        label = page.evaluate("() => { const s = document.querySelector('#li-sample'); "
+                              "return s.options[s.selectedIndex].text; }")
         said = page.locator(".li-read[aria-live]").inner_text()
         assert said.startswith(f"Read: {label.split()[1]} ("), f"chose {label!r}, the page says {said!r}"
     tab_to(page, "#li-conv1 [data-layer]")  # the layers, map by map: focus explains a map
