@@ -9,11 +9,16 @@ reader of the raw file sees); the site shows the hints from ``grader/exercises.t
 the one place they are written, instead of that line.
 
 The Look inside page's ``weights.json`` is exported at build time from the course's
-trained network (``docs/site_network.py``).
+trained network, and its ``test-digits.json``, one MNIST test image of each digit, to
+read without drawing (``docs/site_network.py``).
 
 On the lesson pages every figure is a link to itself, so that a phone opens it full
 size when tapped; a figure with a ``NAME_phone.png`` beside it shows that narrow
 variant on screens up to 600 pixels wide.
+
+Every page gets two names mkdocs-material's templates leave out, for screen readers: the
+search dialog's, and each section's navigation landmark's (its title, where the theme
+names it by an empty label).
 
 Math is written ``$...$`` or ``$$...$$``; ``pymdownx.arithmatex`` finds it (never
 inside code) and this hook turns it into MathML at build time, which browsers draw
@@ -25,6 +30,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from latex2mathml.converter import convert as latex_to_mathml
@@ -42,6 +48,11 @@ MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re
 
 LESSON_PAGE = re.compile(r"^lessons/\d\d-[^/]+\.md$")
 IMAGE = re.compile(r'<img (?P<before>[^>]*?)src="(?P<src>[^"]+)"(?P<after>[^>]*)>')
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+# A section's navigation, labelled by the icon-only label beside its link: named by its title instead.
+SECTION_NAV = re.compile(r'(<nav class="md-nav" data-md-level="\d+") aria-labelledby="[^"]+"([^>]*>\s*'
+                         r'<label class="md-nav__title" for="[^"]+">\s*<span class="md-nav__icon md-icon"></span>'
+                         r'\s*(?P<title>[^<]*?)\s*</label>)')
 PHONE_WIDTH = "600px"  # up to this screen width, a figure's "_phone" variant is shown where there is one
 
 sys.path.insert(0, str(ROOT))
@@ -49,7 +60,7 @@ sys.path.insert(0, str(ROOT / "docs"))
 from course.errors import CourseError  # noqa: E402
 from grader.catalog import exercise  # noqa: E402
 from notebooks import notebook_text  # noqa: E402
-from site_network import CHECKPOINT_ENV_VAR, weights_json  # noqa: E402
+from site_network import CHECKPOINT_ENV_VAR, test_digits_json, weights_json  # noqa: E402
 
 
 def on_files(files: Files, config) -> Files:
@@ -60,14 +71,15 @@ def on_files(files: Files, config) -> Files:
         if LESSON_PAGE.match(path.relative_to(ROOT).as_posix()):
             notebook = path.relative_to(ROOT).with_suffix(".ipynb").as_posix()
             files.append(File.generated(config, notebook, content=notebook_text(path, config["site_url"])))
-    files.append(File.generated(config, "look-inside/weights.json", content=look_inside_weights()))
+    files.append(File.generated(config, "look-inside/weights.json", content=look_inside_file(weights_json)))
+    files.append(File.generated(config, "look-inside/test-digits.json", content=look_inside_file(test_digits_json)))
     return files
 
 
-def look_inside_weights() -> str:
-    """The Look inside page's weights file; a missing MNIST or a bad checkpoint stops the build with one line."""
+def look_inside_file(make: Callable[[], str]) -> str:
+    """A data file of the Look inside page; a missing MNIST or a bad checkpoint stops the build with one line."""
     try:
-        return weights_json()
+        return make()
     except CourseError as error:
         raise PluginError(f"the Look inside page needs the course's trained network: {error} (point "
                           f"MNIST_COURSE_DATA at MNIST, or {CHECKPOINT_ENV_VAR} at a checkpoint)") from None
@@ -114,6 +126,17 @@ def figure(match: re.Match) -> str:
 def on_page_content(content: str, page, config, files) -> str:
     content = MATH.sub(mathml, content)
     return IMAGE.sub(figure, content) if LESSON_PAGE.match(page.file.src_uri) else content
+
+
+def named_landmarks(output: str) -> str:
+    """The page with its search dialog and its sections' navigation landmarks named."""
+    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG.replace('role="dialog"', 'role="dialog" aria-label="Search"'))
+    return SECTION_NAV.sub(lambda match: f'{match.group(1)} aria-label="{match.group("title")} section"'
+                                         f'{match.group(2)}', output)
+
+
+def on_post_page(output: str, page, config) -> str:
+    return named_landmarks(output)
 
 
 def on_serve(server, config, builder) -> None:

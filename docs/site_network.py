@@ -9,6 +9,7 @@ MNIST is found as everywhere in the course (``MNIST_COURSE_DATA``, else ``./data
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 
 from course.checkpoint import load_checkpoint
+from course.data import load_split
 from course.errors import CourseError
 from course.export import weights_document
 from course.recipes import FAST
@@ -48,3 +50,13 @@ def weights_json() -> str:
     model, metadata = load_checkpoint(checkpoint)
     name = "the course's fast recipe" if checkpoint == CACHE else checkpoint.name
     return json.dumps(weights_document(model, metadata, name), separators=(",", ":"))
+
+
+def test_digits_json() -> str:
+    """The first test image of each digit, for the Look inside page's "draw a test digit" choice:
+    ``{"digits": [{"label", "index", "pixels"}]}``, pixels as base64 of 28 x 28 bytes, white ink on black."""
+    test = load_split(train=False)
+    firsts = [int(torch.nonzero(test.targets == digit)[0]) for digit in range(10)]
+    digits = [{"label": int(test.targets[index]), "index": index,
+               "pixels": base64.b64encode(test.data[index].numpy().tobytes()).decode()} for index in firsts]
+    return json.dumps({"digits": digits}, separators=(",", ":"))

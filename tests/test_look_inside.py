@@ -186,7 +186,7 @@ def test_every_layer_is_shown_and_a_map_explains_its_kernel(desktop) -> None:
         Math.max(...c.getContext('2d').getImageData(0, 0, 12, 12).data.filter((_, i) => i % 4 === 0)))""")
     assert max(bright) == 255, "the strongest conv1 map is drawn at full brightness"
     page.hover("#li-conv1 .li-map >> nth=2")
-    assert page.inner_text("#li-detail h4") == "conv1, map 3" and page.locator("#li-detail canvas").count() == 1
+    assert page.inner_text("#li-detail h3") == "conv1, map 3" and page.locator("#li-detail canvas").count() == 1
     page.hover("#li-conv2 .li-map >> nth=0")
     assert page.locator("#li-detail canvas").count() == 10, "a conv2 map has a kernel for each conv1 map"
     page.hover("#li-fc1 .li-unit >> nth=0")
@@ -220,7 +220,7 @@ def test_on_a_phone_a_finger_draws_and_a_tap_explains(browser, site_url) -> None
     assert page.locator("#li-canvas").bounding_box()["width"] >= 250
     assert [touch_draw(page, DIGITS[digit]) for digit in (7, 3)] == [7, 3]
     page.locator("#li-conv2 .li-map >> nth=4").tap()
-    assert page.inner_text("#li-detail h4") == "conv2, map 5"
+    assert page.inner_text("#li-detail h3") == "conv2, map 5"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not problems, problems
     context.close()

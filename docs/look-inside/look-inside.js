@@ -370,7 +370,7 @@ class LookInside {
       return cell;
     });
     this.bars = Array.from({length: 10}, (_, digit) => {
-      const bar = element("meter", {min: 0, max: 1, value: 0});
+      const bar = element("meter", {min: 0, max: 1, value: 0, "aria-label": `probability of ${digit}`});
       const value = element("span", {class: "li-value"}, ["–"]);
       root.querySelector("#li-probabilities").append(element("div", {class: "li-bar"}, [
         element("span", {class: "li-label"}, [String(digit)]), bar, value]));
@@ -414,6 +414,8 @@ class LookInside {
     pad.addEventListener("pointercancel", end);
     this.root.querySelector("#li-clear").addEventListener("click", () => this.clear());
     this.root.querySelector("#li-own").addEventListener("change", (event) => this.openOwn(event.target.files[0]));
+    this.root.querySelector("#li-picture").addEventListener("change", (event) => this.openPicture(event.target.files[0]));
+    this.root.querySelector("#li-sample").addEventListener("change", (event) => this.drawTestDigit(event.target.value));
     for (const tile of this.root.querySelectorAll("[data-layer]")) {
       const explain = () => this.explain(tile.dataset.layer, Number(tile.dataset.index));
       tile.addEventListener("pointerenter", explain);
@@ -443,6 +445,42 @@ class LookInside {
     }
   }
 
+  // The MNIST test digits to choose from, for a reader with no pointer: a choice, and the digit's pixels.
+  offerTestDigits(file) {
+    this.testDigits = file.digits;
+    this.root.querySelector("#li-sample").append(...file.digits.map(({label, index}, at) =>
+      element("option", {value: at}, [`a ${label} (test image ${index})`])));
+  }
+
+  // Paint a test digit on the canvas as a drawing would be: dark ink on white, the canvas's size, and read it.
+  drawTestDigit(at) {
+    if (at === "" || !this.testDigits) return;
+    const pixels = Uint8Array.from(atob(this.testDigits[Number(at)].pixels), (c) => c.charCodeAt(0));
+    const digit = element("canvas", {width: 28, height: 28});
+    paint(digit, Float32Array.from(pixels, (v) => 1 - v / 255), 28, gray);
+    this.drawPicture(digit, 28, 28);
+  }
+
+  // A picture of a digit from the computer (a photo, a scan, a drawing), fitted into the canvas on white.
+  async openPicture(file) {
+    if (!file) return;
+    try {
+      const picture = await createImageBitmap(file);
+      this.drawPicture(picture, picture.width, picture.height);
+    } catch (error) {
+      this.status(`${file.name} cannot be read as a picture.`, true);
+    }
+  }
+
+  drawPicture(picture, width, height) {
+    const scale = CANVAS / Math.max(width, height), w = width * scale, h = height * scale;
+    this.pen.fillStyle = "#fff";
+    this.pen.fillRect(0, 0, CANVAS, CANVAS);
+    this.pen.imageSmoothingEnabled = true;
+    this.pen.drawImage(picture, (CANVAS - w) / 2, (CANVAS - h) / 2, w, h);
+    this.read();
+  }
+
   // Prepare the drawing, run the network and show every layer: the stroke-to-answer path.
   read() {
     if (!this.network) return;
@@ -463,6 +501,11 @@ class LookInside {
     this.root.querySelector("#li-digit").textContent = reading ? String(reading.digit) : "–";
     this.root.querySelector("#li-confidence").textContent =
       reading ? `(${(100 * reading.probabilities[reading.digit]).toFixed(1)}%)` : "draw a digit";
+    this.pad.setAttribute("aria-label", reading ? `Drawing canvas: it holds a digit the network reads as ${reading.digit}`
+                                                : "Drawing canvas: draw one digit");
+    this.root.querySelector("#li-input").setAttribute("aria-label", reading
+      ? `The prepared 28 by 28 input: the digit in white on black, centred, as the network sees it`
+      : "The prepared 28 by 28 input: empty");
     this.bars.forEach(({bar, value}, digit) => {
       const p = reading ? reading.probabilities[digit] : 0;
       bar.value = p;
@@ -474,7 +517,11 @@ class LookInside {
     for (const [layer, size] of [["conv1", 12], ["conv2", 4]]) {
       const values = reading ? reading[layer] : empty, top = maxAbs(values);
       this.maps[layer].forEach((canvas, index) => {
-        paint(canvas, values.subarray(index * size * size, (index + 1) * size * size).map((v) => v / top), size, gray);
+        const map = values.subarray(index * size * size, (index + 1) * size * size);
+        paint(canvas, map.map((v) => v / top), size, gray);
+        // Said with the map's number: how strongly it answers, in words a listener can compare.
+        const strongest = reading ? `, strongest answer ${Math.max(...map).toFixed(2)}` : "";
+        canvas.parentElement.setAttribute("aria-label", `${layer} map ${index + 1}${strongest}: show its kernel`);
       });
     }
     const top = reading ? maxAbs(reading.fc1) : 1;
@@ -482,6 +529,7 @@ class LookInside {
       const v = reading ? reading.fc1[index] : 0;
       cell.style.setProperty("--level", (v / top).toFixed(3));
       cell.title = `fc1 unit ${index + 1}: ${v.toFixed(2)}`;
+      cell.setAttribute("aria-label", `${cell.title}: show what it votes for`);
     });
     if (this.explained) this.explain(...this.explained);
   }
@@ -496,20 +544,21 @@ class LookInside {
     }
   }
 
-  kernelCanvas(values, scale) {
-    const canvas = element("canvas", {width: 5, height: 5, class: "li-kernel"});
+  kernelCanvas(values, scale, name) {
+    const canvas = element("canvas", {width: 5, height: 5, class: "li-kernel", role: "img",
+                                      "aria-label": `${name}: red where it wants ink, blue where it wants none`});
     paint(canvas, values.map((v) => v / scale), 5, diverging);
     return canvas;
   }
 
   mapDetail(w, layer, index) {
-    const heading = element("h4", {}, [`${layer}, map ${index + 1}`]);
+    const heading = element("h3", {}, [`${layer}, map ${index + 1}`]);
     const activity = this.reading ? this.reading[layer] : null, size = layer === "conv1" ? 12 : 4;
     const strongest = activity ? Math.max(...activity.subarray(index * size * size, (index + 1) * size * size)) : 0;
     const answer = element("p", {}, [activity ? `On your drawing its strongest answer is ${strongest.toFixed(2)}.` : ""]);
     if (layer === "conv1") {
       const kernel = w["conv1.weight"].subarray(25 * index, 25 * index + 25);
-      return [heading, element("div", {class: "li-kernels"}, [this.kernelCanvas(kernel, maxAbs(kernel))]),
+      return [heading, element("div", {class: "li-kernels"}, [this.kernelCanvas(kernel, maxAbs(kernel), "its 5 by 5 kernel")]),
               element("p", {}, ["Its 5×5 kernel slides over the 28×28 input. It answers most where the ink looks like ",
                                 "its red weights and the paper like its blue ones: the red pattern is the stroke ",
                                 "it looks for. Pooling keeps the strongest answer of each 2×2 block, ReLU drops the negatives."]),
@@ -521,7 +570,8 @@ class LookInside {
     const names = (pairs) => pairs.map(([, c]) => c + 1).join(", ");
     return [heading,
             element("div", {class: "li-kernels"}, Array.from({length: 10}, (_, c) => element("figure", {}, [
-              this.kernelCanvas(kernels.subarray(25 * c, 25 * c + 25), scale), element("figcaption", {}, [String(c + 1)])]))),
+              this.kernelCanvas(kernels.subarray(25 * c, 25 * c + 25), scale, `its kernel on conv1 map ${c + 1}`),
+              element("figcaption", {}, [String(c + 1)])]))),
             element("p", {}, ["It looks at all ten conv1 maps at once, with one 5×5 kernel for each (numbered as the ",
                               "conv1 maps). It responds to shapes built from the strokes found by conv1 maps ",
                               `${names(order.slice(0, 3))} (most weight in favour) and is held back by maps `,
@@ -533,7 +583,7 @@ class LookInside {
     const votes = Array.from({length: 10}, (_, digit) => [w["fc2.weight"][digit * 50 + index], digit])
       .sort((a, b) => b[0] - a[0]);
     const value = this.reading ? this.reading.fc1[index] : 0;
-    return [element("h4", {}, [`fc1, unit ${index + 1}`]),
+    return [element("h3", {}, [`fc1, unit ${index + 1}`]),
             element("p", {}, [`It reads all 320 values of the conv2 maps. On your drawing it answers ${value.toFixed(2)}. `,
                               `When it is active it pushes the answer towards ${votes.slice(0, 2).map((v) => v[1]).join(" and ")} `,
                               `and away from ${votes.slice(-2).map((v) => v[1]).join(" and ")} (its weights in fc2).`])];
@@ -554,5 +604,9 @@ if (root) {
       page.use(network, `The network of ${network.source.name || "the course"} is reading${accuracy}. Draw a digit.`);
     })
     .catch((error) => page.status(`The network could not be loaded: ${error.message}.`, true));
+  fetch(root.dataset.testDigits)
+    .then((response) => (response.ok ? response.json() : Promise.reject(new Error(`HTTP ${response.status}`))))
+    .then((file) => page.offerTestDigits(file))
+    .catch(() => root.querySelector(".li-sample").remove());  // drawing still works without them
   window.lookInside = {page, prepare, forward, loadNetwork};  // for the tests and the benchmark
 }
