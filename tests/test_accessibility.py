@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from solutions.checkpoint import save_checkpoint
-from solutions.data import load_split
+from course.checkpoint import save_checkpoint
+from course.data import load_split
 from tests.accessibility_browser import AXE_JS, SERIOUS, axe_violations, check_site
 from tests.drawing_pad_browser import answer, open_pad, running_pad
 from tests.look_inside_browser import open_look_inside
