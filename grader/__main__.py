@@ -3,7 +3,7 @@
     python -m grader hint 7          the next hint of exercise 7 (a nudge first, then more; --restart)
     python -m grader reset 7         put exercises/engine.py back to its stub (asks first, keeps a backup)
     python -m grader watch -m ex7    re-run `pytest exercises/ -m ex7` on every save
-    python -m grader generate        (instructors) write exercises/ from solutions/
+    python -m grader generate        (instructors) write exercises/ from solutions/, and the answers its checks use
     python -m grader grade class/    (instructors) grade every submission in class/, each in a sandbox
     python -m grader autograder gradescope --out autograder.zip   (instructors) Gradescope, GitHub Classroom
 """
@@ -209,11 +209,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return autograder_command(args)
     elif args.check:
-        problems = out_of_sync()
+        from .answers import answers_out_of_date  # loads PyTorch: only for the instructors' generate
+
+        problems = out_of_sync() + answers_out_of_date()
         print("\n".join(problems) or "exercises/ is in sync with solutions/")
         return 1 if problems else 0
     else:
-        print("\n".join(generate(force=args.force)) or "exercises/ is already up to date")
+        from .answers import answers_out_of_date, record_answers
+
+        report = generate(force=args.force)
+        if args.force or answers_out_of_date():
+            report.append(record_answers())
+        print("\n".join(report) or "exercises/ is already up to date")
     return 0
 
 
