@@ -65,7 +65,7 @@ def _trained_network(request) -> nn.Sequential:
 
 @pytest.fixture
 def trained_network(_trained_network) -> nn.Sequential:
-    """A fresh copy of the checks' network trained briefly (about 90% accurate), in eval mode."""
+    """A fresh copy of the checks' network, trained by the reference for one epoch of 6,000 images, in eval mode."""
     return copy.deepcopy(_trained_network).eval()
 
 
