@@ -55,7 +55,8 @@ def expect_softmax_once(found: torch.Tensor, wanted: torch.Tensor) -> None:
 
 def test_predictions_do_not_depend_on_dropout(learner, answers, trained_network, test_inputs):
     """predict puts the model in eval mode"""
-    wanted = answers.of("digits", lambda reference: predict(reference, trained_network, test_inputs, "eval_mode").digits)
+    wanted = answers.of("digits", lambda reference: predict(
+        reference, trained_network, test_inputs, "eval_mode").digits)
     found = predict(learner, trained_network.train(), test_inputs, "eval_mode").digits
     expect(torch.equal(found.long(), wanted), "eval_mode", "the same digits whatever mode the model was in",
            f"{int((found.long() != wanted).sum())} of 200 different: dropout was on")

@@ -37,7 +37,8 @@ class AnswersMissing(Exception):
 
 def fingerprint(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> str:
     """A hash of what the answers are computed from: the reference, the checks, and the checks' fixtures."""
-    sources = [*sorted(solutions.glob("*.py")), *sorted(exercises.glob("test_*.py")), Path(__file__).parent / "fixtures.py"]
+    fixtures = Path(__file__).parent / "fixtures.py"
+    sources = [*sorted(solutions.glob("*.py")), *sorted(exercises.glob("test_*.py")), fixtures]
     digest = hashlib.sha256()
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -118,6 +119,7 @@ def record_answers(exercises: Path = EXERCISES) -> str:
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if completed.returncode != 0 or not recorded.exists():
         recorded.unlink(missing_ok=True)
-        raise SystemExit(f"the reference fails its own checks, so no answers were recorded:\n{completed.stdout[-3000:]}")
+        raise SystemExit("the reference fails its own checks, so no answers were recorded:\n"
+                         + completed.stdout[-3000:])
     recorded.replace(exercises / ANSWERS_FILE)
     return f"wrote   exercises/{ANSWERS_FILE} (the reference's answers the public checks compare with)"

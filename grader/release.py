@@ -34,7 +34,7 @@ INSTRUCTORS_ONLY = (  # inside what is copied: never in a class's release
     "docs/make_figures.py", "docs/lab_figures.py", "docs/drawing_pad_figures.py",
 )
 NEVER_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", ".grader", ".cache")
-REWRITTEN = ("lessons", "docs", "mkdocs.yml")  # the lessons' and pages' text, where commands and imports name the reference
+REWRITTEN = ("lessons", "docs", "mkdocs.yml")  # the lessons' and pages': commands and imports may name the reference
 KEPT_AS_WRITTEN = ("docs/instructors.md",)  # about the reference, for instructors: nothing to run in a release
 LEARNER_PACKAGES = ("course", "exercises", "grader")  # what the release's pyproject.toml installs
 # The reference, named as code: `python -m solutions`, `torchrun ... -m solutions`, `from solutions.model import`,

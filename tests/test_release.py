@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from grader import release as release_module
 from grader.__main__ import main
 from grader.answers import answers_out_of_date
 from grader.catalog import REPO, SOLUTIONS, exercises
 from grader.stubs import BEGIN, END
-from grader import release as release_module
 
 if sys.version_info >= (3, 11):
     import tomllib
