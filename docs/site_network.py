@@ -17,11 +17,14 @@ from pathlib import Path
 import torch
 
 from course.checkpoint import load_checkpoint
+from course.commands import TRAINING_MODULES
 from course.data import load_split
 from course.errors import CourseError
 from course.export import weights_document
+from course.parts import chosen
 from course.recipes import FAST
 from course.training import train
+from course.unfinished import require_written
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "site-network.pt"
@@ -39,8 +42,10 @@ def site_checkpoint() -> Path:
         print(f"Training the Look inside network once (the fast recipe: about 1 min on 2 idle cores, more on a busy "
               f"laptop; needs MNIST, found as by python -m solutions train; kept in {CACHE}). Without MNIST, or to "
               f"skip this, set {CHECKPOINT_ENV_VAR}=PATH to a checkpoint you have ...", flush=True)
+        parts = chosen(None)  # the reference; in a class's release, the learner's own code
+        require_written("the Look inside network", TRAINING_MODULES, parts.folder)
         train(FAST, torch.device("cpu"), seed=SEED, log_dir=None, progress=False, report=lambda _: None,
-              save=CACHE, overwrite=True)
+              save=CACHE, overwrite=True, parts=parts)
     return CACHE
 
 

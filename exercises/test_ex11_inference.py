@@ -1,11 +1,11 @@
-"""Checks of exercise 11, inference (exercises/inference.py), with a trained reference model."""
+"""Checks of exercise 11, inference (exercises/inference.py), with the checks' own network, trained briefly."""
 
 import pytest
 import torch
 
 from grader.checks import FollowsFrom, expect
+from grader.fixtures import seeded_network
 from grader.pretend import PRETEND, PretendDevice
-from solutions.model import CNN
 
 pytestmark = pytest.mark.ex11
 
@@ -25,19 +25,20 @@ def predict(target, model, images, hint):
     return prediction
 
 
-def test_predicts_the_same_digits_as_the_reference(learner, reference, trained_reference, test_inputs):
+def test_predicts_the_same_digits_as_the_reference(learner, answers, trained_network, test_inputs):
     """predict gives the most probable digit of each image"""
-    found = predict(learner, trained_reference, test_inputs, "digits").digits
-    wanted = predict(reference, trained_reference, test_inputs, "digits").digits
+    wanted = answers.of("digits", lambda reference: predict(reference, trained_network, test_inputs, "digits").digits)
+    found = predict(learner, trained_network, test_inputs, "digits").digits
     expect(tuple(found.shape) == (200,), "digits", "one digit per image: shape (200,)", tuple(found.shape))
     expect(torch.equal(found.long(), wanted), "digits", "the reference's digits",
            f"{int((found.long() != wanted).sum())} of 200 different")
 
 
-def test_probabilities_are_the_softmax_of_the_outputs(learner, reference, trained_reference, test_inputs):
+def test_probabilities_are_the_softmax_of_the_outputs(learner, answers, trained_network, test_inputs):
     """predict gives probabilities: rows of 10 that add up to 1"""
-    found = predict(learner, trained_reference, test_inputs, "probabilities").probabilities
-    wanted = predict(reference, trained_reference, test_inputs, "probabilities").probabilities
+    wanted = answers.of("probabilities", lambda reference: predict(
+        reference, trained_network, test_inputs, "probabilities").probabilities)
+    found = predict(learner, trained_network, test_inputs, "probabilities").probabilities
     expect(tuple(found.shape) == (200, 10), "probabilities", "shape (200, 10)", tuple(found.shape))
     expect_softmax_once(found, wanted)
 
@@ -52,29 +53,29 @@ def expect_softmax_once(found: torch.Tensor, wanted: torch.Tensor) -> None:
     expect(False, "probabilities", "the softmax of the model's outputs", difference)
 
 
-def test_predictions_do_not_depend_on_dropout(learner, reference, trained_reference, test_inputs):
+def test_predictions_do_not_depend_on_dropout(learner, answers, trained_network, test_inputs):
     """predict puts the model in eval mode"""
-    wanted = predict(reference, trained_reference, test_inputs, "eval_mode").digits
-    found = predict(learner, trained_reference.train(), test_inputs, "eval_mode").digits
+    wanted = answers.of("digits", lambda reference: predict(
+        reference, trained_network, test_inputs, "eval_mode").digits)
+    found = predict(learner, trained_network.train(), test_inputs, "eval_mode").digits
     expect(torch.equal(found.long(), wanted), "eval_mode", "the same digits whatever mode the model was in",
            f"{int((found.long() != wanted).sum())} of 200 different: dropout was on")
 
 
 def test_double_softmax_models_are_not_softmaxed_again(learner, test_inputs):
     """a double_softmax model's outputs are already probabilities"""
-    torch.manual_seed(0)
-    model = CNN(double_softmax=True).eval()
+    model = seeded_network(double_softmax=True).eval()
     found = predict(learner, model, test_inputs[:20], "probabilities").probabilities
     expect_softmax_once(found, model(test_inputs[:20]).detach())
 
 
-def test_predict_moves_the_images_to_the_device(learner, trained_reference, test_inputs):
+def test_predict_moves_the_images_to_the_device(learner, trained_network, test_inputs):
     """predict moves the images to the device it is given"""
     pretend, images = PretendDevice(), test_inputs[:10]
-    pretend.place(*trained_reference.parameters(), *trained_reference.buffers())
+    pretend.place(*trained_network.parameters(), *trained_network.buffers())
     pretend.watch("images", images)
     with pretend, learner.running("input_device"):
-        learner.get("inference", "predict")(trained_reference, images, PRETEND)
+        learner.get("inference", "predict")(trained_network, images, PRETEND)
     expect(not pretend.mixed, "input_device",
            "model(images.to(device)) (the check pretends device is a GPU and the model is on it)",
            "images still on the CPU where they met the model's weights")

@@ -5,7 +5,6 @@ import torch
 from torch import nn
 
 from grader.checks import CheckFailed, FollowsFrom, expect
-from solutions.model import CNN
 
 pytestmark = pytest.mark.ex3
 
@@ -102,26 +101,39 @@ def test_dropout_rates_are_the_options(learner):
     expect(same, "dropout_rates", "no randomness in train mode when both rates are 0", "outputs that still vary")
 
 
-def with_reference_weights(learner, model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    """``model`` given the weights of a seeded reference CNN, layer by layer (whatever the learner named them)."""
-    torch.manual_seed(0)
-    reference = CNN(double_softmax=getattr(model, "double_softmax", False))
+LAYER_SHAPES = [(10, 1, 5, 5), (20, 10, 5, 5), (50, 320), (10, 50)]  # conv1, conv2, fc1, fc2: the notebook's
+
+
+def seeded_weights() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """A weight and a bias for each of the four layers, the same in every run."""
+    generator = torch.Generator().manual_seed(0)
+    return [(torch.randn(shape, generator=generator) * 0.1, torch.randn(shape[0], generator=generator) * 0.1)
+            for shape in LAYER_SHAPES]
+
+
+def with_seeded_weights(model: nn.Module) -> nn.Module:
+    """``model`` given the seeded weights, layer by layer (whatever the learner named them), in eval mode."""
     theirs = [module for module in model.modules() if isinstance(module, (nn.Conv2d, nn.Linear))]
-    for layer in (reference.conv1, reference.conv2, reference.fc1, reference.fc2):
-        twin = next((module for module in theirs if module.weight.shape == layer.weight.shape), None)
-        if twin is None or (twin.bias is None) != (layer.bias is None):
-            raise CheckFailed("layers", f"a layer like {layer}", "none with the same shape of weights and bias")
+    for weight, bias in seeded_weights():
+        twin = next((module for module in theirs if module.weight.shape == weight.shape), None)
+        if twin is None or twin.bias is None:
+            raise CheckFailed("layers", f"a layer with weights of shape {tuple(weight.shape)} and a bias", "none")
         with torch.no_grad():
-            twin.weight.copy_(layer.weight)
-            if layer.bias is not None:
-                twin.bias.copy_(layer.bias)
-    return model.eval(), reference.eval()
+            twin.weight.copy_(weight)
+            twin.bias.copy_(bias)
+    return model.eval()
 
 
-def test_forward_matches_the_reference(learner, test_inputs):
-    """with the reference's weights, forward gives the reference's scores"""
-    model, reference = with_reference_weights(learner, build(learner))
-    found, wanted = run(learner, model, test_inputs[:64], "forward"), reference(test_inputs[:64]).detach()
+def seeded_outputs(target, images: torch.Tensor, hint: str, **options) -> torch.Tensor:
+    """What ``target``'s CNN (built with ``options``) gives for ``images`` with the seeded weights."""
+    return run(target, with_seeded_weights(build(target, **options)), images, hint)
+
+
+def test_forward_matches_the_reference(learner, answers, test_inputs):
+    """with the same weights, forward gives the reference's scores"""
+    wanted = answers.of("scores", lambda reference: seeded_outputs(reference, test_inputs[:64], "forward"))
+    model = with_seeded_weights(build(learner))
+    found = run(learner, model, test_inputs[:64], "forward")
     expect(found.shape == wanted.shape, "outputs", f"shape {tuple(wanted.shape)}", tuple(found.shape))
     if not torch.equal(found, run(learner, model, test_inputs[:64], "forward")):
         raise FollowsFrom("dropout", "dropout is on in train mode and off in eval mode")
@@ -212,13 +224,14 @@ def test_dropout_rates_are_the_course_rates(learner, test_inputs):
     expect_dropout_rates(shares, 0.1, 0.1)
 
 
-def test_double_softmax_returns_probabilities(learner, test_inputs):
+def test_double_softmax_returns_probabilities(learner, answers, test_inputs):
     """CNN(double_softmax=True) returns the notebook's probabilities"""
-    model, reference = with_reference_weights(learner, build(learner, double_softmax=True))
-    found, wanted = run(learner, model, test_inputs[:32], "double_softmax"), reference(test_inputs[:32]).detach()
+    wanted = answers.of("probabilities", lambda reference: seeded_outputs(
+        reference, test_inputs[:32], "double_softmax", double_softmax=True))
+    found = seeded_outputs(learner, test_inputs[:32], "double_softmax", double_softmax=True)
     probabilities = are_probabilities(found)
     if probabilities and not torch.allclose(found, wanted, atol=1e-5):
-        raise FollowsFrom("forward", "with the reference's weights, forward gives the reference's scores")
+        raise FollowsFrom("forward", "with the same weights, forward gives the reference's scores")
     off = float((found.sum(dim=1) - 1).abs().max())
     expect(probabilities, "double_softmax", "probabilities: softmax of the scores, every row summing to 1",
            f"rows whose sums are off 1 by up to {off:.3g}" if off > 1e-5 else "values outside [0, 1]")

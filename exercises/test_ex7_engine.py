@@ -1,4 +1,4 @@
-"""Checks of exercise 7, train and test (exercises/engine.py), on real MNIST with the reference CNN."""
+"""Checks of exercise 7, train and test (exercises/engine.py), on real MNIST with the checks' own small network."""
 
 import contextlib
 import math
@@ -8,8 +8,8 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from grader.checks import CheckFailed, FollowsFrom, apart, expect
+from grader.fixtures import checks_network, seeded_network
 from grader.pretend import PRETEND, PretendDevice
-from solutions.model import CNN
 
 pytestmark = pytest.mark.ex7
 
@@ -42,10 +42,9 @@ class EventRecorder(torch.optim.SGD):
 def training_events(target, batches, loss_fn, cpu) -> list[str]:
     """What happens, in order, while ``target`` trains on ``batches``: forward, backward, step, on_step."""
     events = []
-    torch.manual_seed(0)
-    model = CNN()
+    model = seeded_network()
     model.register_forward_hook(lambda module, inputs, output: events.append("forward"))
-    model.fc2.bias.register_post_accumulate_grad_hook(lambda parameter: events.append("backward"))
+    model[-1].bias.register_post_accumulate_grad_hook(lambda parameter: events.append("backward"))
     with target.running("same_as_reference"):
         target.get("engine", "train_one_epoch")(model, batches, EventRecorder(model.parameters(), events), loss_fn,
                                                 cpu, lambda index, loss: events.append("on_step"))
@@ -119,8 +118,7 @@ def placement(target, batches, loss_fn, train: bool) -> dict[str, int]:
     """How many batches' images and labels met tensors on the device while still on the CPU, whatever
     computed with them (the model, loss_fn, F.cross_entropy, ==)."""
     pretend = PretendDevice()
-    torch.manual_seed(0)
-    model = CNN()
+    model = seeded_network()
     pretend.place(*model.parameters(), *model.buffers())
     for index, (images, labels) in enumerate(batches):
         pretend.watch(f"images {index}", images)
@@ -143,9 +141,9 @@ def expect_moved(stayed: dict[str, int], batches: int) -> None:
 
 
 def train_epoch(target, batches, loss_fn, cpu, optimizer_class=None, model=None, on_step=None, **model_options):
-    """One epoch of ``target``'s train_one_epoch on a reference CNN (seeded); returns (model, loss, optimizer)."""
-    torch.manual_seed(0)
-    model = model or CNN(**model_options)
+    """One epoch of ``target``'s train_one_epoch on the checks' network (seeded); returns (model, loss, optimizer)."""
+    model = model or seeded_network(**model_options)
+    torch.manual_seed(0)  # the same dropout for learner and reference
     optimizer = (optimizer_class or (lambda params: torch.optim.Adam(params, lr=1e-3)))(model.parameters())
     train_one_epoch = target.get("engine", "train_one_epoch")
     with target.running("same_as_reference"):
@@ -157,9 +155,15 @@ def evaluate(target, model, batches, loss_fn, cpu, hint):
     return run_evaluate(target, model, batches, loss_fn, cpu, hint)
 
 
+def evaluation_numbers(target, model, batches, loss_fn, cpu, hint) -> dict[str, float]:
+    """``target``'s evaluation as plain numbers, the form the reference's is stored in."""
+    result = evaluate(target, model, batches, loss_fn, cpu, hint)
+    return {"loss": result.loss, "correct": result.correct, "total": result.total}
+
+
 def test_train_sets_train_mode(learner, mnist_batches, loss_fn, cpu):
     """train_one_epoch puts the model in train mode"""
-    model = CNN().eval()
+    model = checks_network().eval()
     train_epoch(learner, mnist_batches["train"][:2], loss_fn, cpu, model=model)
     expect(model.training, "train_mode", "model.training to be True after train_one_epoch", "eval mode")
 
@@ -169,22 +173,26 @@ GRADIENT_CHECK = "each step's gradients are the reference's (cleared before ever
 
 def gradient_sizes(target, batches, loss_fn, cpu) -> list[float]:
     """The size of the gradients at each step of an epoch that learns nothing (lr 0, no dropout)."""
-    no_dropout = {"conv_dropout": 0.0, "fc_dropout": 0.0}
-    return train_epoch(target, batches, loss_fn, cpu, GradientRecorder, **no_dropout)[2].sizes
+    return train_epoch(target, batches, loss_fn, cpu, GradientRecorder, dropout=0.0)[2].sizes
 
 
 def same_sizes(found: list[float], wanted: list[float]) -> bool:
     return len(found) == len(wanted) and all(math.isclose(a, b, rel_tol=1e-4) for a, b in zip(found, wanted))
 
 
-def expect_the_reference_gradients(learner, reference, batches, loss_fn, cpu) -> None:
+def expect_the_reference_gradients(learner, answers, batches, loss_fn, cpu) -> None:
     """Fail with the likeliest cause first: the order of the steps, a softmax before the loss (gradients about
     ten times smaller at every step), then gradients that pile up (no zero_grad)."""
+    def softmax_first(outputs, labels):
+        return loss_fn(outputs.softmax(dim=1), labels)
+
+    wanted = answers.of("gradients", lambda reference: gradient_sizes(reference, batches, loss_fn, cpu))
+    softmaxed = answers.of("gradients, softmax before the loss",
+                           lambda reference: gradient_sizes(reference, batches, softmax_first, cpu))
     expect_steps_in_order(learner, batches, loss_fn, cpu)
-    found, wanted = gradient_sizes(learner, batches, loss_fn, cpu), gradient_sizes(reference, batches, loss_fn, cpu)
+    found = gradient_sizes(learner, batches, loss_fn, cpu)
     if same_sizes(found, wanted):
         return
-    softmaxed = gradient_sizes(reference, batches, lambda outputs, labels: loss_fn(outputs.softmax(dim=1), labels), cpu)
     if same_sizes(found, softmaxed):
         raise CheckFailed("softmax_in_loop", f"gradients of size {wanted[0]:.3g} at the first step, as the reference's",
                           f"{found[0]:.3g}, {wanted[0] / found[0]:.0f} times smaller at every step, exactly as with a "
@@ -196,35 +204,36 @@ def expect_the_reference_gradients(learner, reference, batches, loss_fn, cpu) ->
                       f"{shown} at step {step}" + (": they grow from step to step" if found[step] > wanted[step] else ""))
 
 
-def test_gradients_are_cleared_every_step(learner, reference, mnist_batches, loss_fn, cpu):
+def test_gradients_are_cleared_every_step(learner, answers, mnist_batches, loss_fn, cpu):
     """each step's gradients are the reference's (cleared before every backward pass)"""
-    expect_the_reference_gradients(learner, reference, mnist_batches["train"], loss_fn, cpu)
+    expect_the_reference_gradients(learner, answers, mnist_batches["train"], loss_fn, cpu)
 
 
-def expect_gradients_first(learner, reference, batches, loss_fn, cpu) -> None:
+def expect_gradients_first(learner, answers, batches, loss_fn, cpu) -> None:
     """Weights and losses that differ because the gradients do say so in one line."""
     try:
-        expect_the_reference_gradients(learner, reference, batches, loss_fn, cpu)
+        expect_the_reference_gradients(learner, answers, batches, loss_fn, cpu)
     except FollowsFrom:
         raise
     except CheckFailed as error:
         raise FollowsFrom(error.hint, GRADIENT_CHECK) from error
 
 
-def test_one_epoch_matches_the_reference(learner, reference, mnist_batches, loss_fn, cpu):
+def test_one_epoch_matches_the_reference(learner, answers, mnist_batches, loss_fn, cpu):
     """one epoch changes the weights exactly as the reference does (same seed)"""
-    expect_gradients_first(learner, reference, mnist_batches["train"], loss_fn, cpu)
+    wanted = answers.of("weights", lambda reference: train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[0]
+                        .state_dict())
+    expect_gradients_first(learner, answers, mnist_batches["train"], loss_fn, cpu)
     found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
-    wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[0].state_dict()
     difference = max(float((found[name] - wanted[name]).abs().max()) for name in wanted)
     expect(difference < 1e-5, "same_as_reference", "the reference's weights", f"a largest difference of {difference:.3g}")
 
 
-def test_returns_the_average_training_loss(learner, reference, mnist_batches, loss_fn, cpu):
+def test_returns_the_average_training_loss(learner, answers, mnist_batches, loss_fn, cpu):
     """train_one_epoch returns the training loss averaged over samples"""
-    expect_gradients_first(learner, reference, mnist_batches["train"], loss_fn, cpu)
+    wanted = answers.of("loss", lambda reference: train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[1])
+    expect_gradients_first(learner, answers, mnist_batches["train"], loss_fn, cpu)
     found = train_epoch(learner, mnist_batches["train"], loss_fn, cpu)[1]
-    wanted = train_epoch(reference, mnist_batches["train"], loss_fn, cpu)[1]
     expect(isinstance(found, (float, int)), "train_loss", "a Python number (use loss.item())", type(found).__name__)
     expect(not math.isnan(found), "nan", "a number", found)
     expect(math.isclose(found, wanted, rel_tol=1e-4), "train_loss", *reversed(apart(found, wanted)))
@@ -263,50 +272,53 @@ def test_calls_on_step_after_each_batch(learner, mnist_batches, loss_fn, cpu):
            {type(loss).__name__ for _, loss in calls})
 
 
-def test_evaluate_sets_eval_mode(learner, trained_reference, mnist_batches, loss_fn, cpu):
+def test_evaluate_sets_eval_mode(learner, trained_network, mnist_batches, loss_fn, cpu):
     """evaluate puts the model in eval mode"""
-    model = trained_reference.train()
+    model = trained_network.train()
     evaluate(learner, model, mnist_batches["test"], loss_fn, cpu, "eval_mode")
     expect(not model.training, "eval_mode", "model.training to be False after evaluate", "train mode: dropout stays on")
 
 
-def test_evaluate_tracks_no_gradients(learner, trained_reference, mnist_batches, loss_fn, cpu):
+def test_evaluate_tracks_no_gradients(learner, trained_network, mnist_batches, loss_fn, cpu):
     """evaluate runs the model without tracking gradients"""
     tracked = []
-    trained_reference.register_forward_hook(lambda module, inputs, output: tracked.append(torch.is_grad_enabled()))
-    evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "no_grad")
+    trained_network.register_forward_hook(lambda module, inputs, output: tracked.append(torch.is_grad_enabled()))
+    evaluate(learner, trained_network, mnist_batches["test"], loss_fn, cpu, "no_grad")
     expect(tracked and not any(tracked), "no_grad", "gradients off in every forward pass (torch.no_grad())",
            f"gradients tracked in {sum(tracked)} of {len(tracked)} passes")
 
 
-def test_evaluate_returns_an_evaluation(learner, trained_reference, mnist_batches, loss_fn, cpu):
+def test_evaluate_returns_an_evaluation(learner, trained_network, mnist_batches, loss_fn, cpu):
     """evaluate returns an Evaluation of plain numbers"""
-    result = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "result_type")
+    result = evaluate(learner, trained_network, mnist_batches["test"], loss_fn, cpu, "result_type")
     fields = {name: getattr(result, name, None) for name in ("loss", "correct", "total")}
     expect(all(isinstance(value, (int, float)) for value in fields.values()), "result_type",
            "loss, correct and total as Python numbers", {name: type(value).__name__ for name, value in fields.items()})
 
 
-def test_evaluate_averages_the_loss_per_sample(learner, reference, trained_reference, mnist_batches, loss_fn, cpu):
+def test_evaluate_averages_the_loss_per_sample(learner, answers, trained_network, mnist_batches, loss_fn, cpu):
     """the test loss is averaged over samples (batches of 128, 128 and 44)"""
-    found = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
-    wanted = evaluate(reference, trained_reference, mnist_batches["test"], loss_fn, cpu, "loss_average")
+    wanted = answers.of("evaluation", lambda reference: evaluation_numbers(
+        reference, trained_network, mnist_batches["test"], loss_fn, cpu, "loss_average"))
+    found = evaluate(learner, trained_network, mnist_batches["test"], loss_fn, cpu, "loss_average")
     expect(not math.isnan(found.loss), "nan", "a number", found.loss)
-    expect(math.isclose(found.loss, wanted.loss, rel_tol=1e-4), "loss_average",
-           *reversed(apart(found.loss, wanted.loss)))
+    expect(math.isclose(found.loss, wanted["loss"], rel_tol=1e-4), "loss_average",
+           *reversed(apart(found.loss, wanted["loss"])))
 
 
-def test_evaluate_counts_over_the_whole_dataset(learner, reference, trained_reference, mnist_batches, loss_fn, cpu):
+def test_evaluate_counts_over_the_whole_dataset(learner, answers, trained_network, mnist_batches, loss_fn, cpu):
     """accuracy counts every sample of the dataset"""
-    found = evaluate(learner, trained_reference, mnist_batches["test"], loss_fn, cpu, "accuracy")
-    wanted = evaluate(reference, trained_reference, mnist_batches["test"], loss_fn, cpu, "accuracy")
-    expect(found.total == wanted.total, "accuracy", f"total = {wanted.total} samples", found.total)
-    expect(found.correct == wanted.correct, "accuracy", f"{wanted.correct} correct", found.correct)
+    wanted = answers.of("evaluation", lambda reference: evaluation_numbers(
+        reference, trained_network, mnist_batches["test"], loss_fn, cpu, "accuracy"))
+    found = evaluate(learner, trained_network, mnist_batches["test"], loss_fn, cpu, "accuracy")
+    expect(found.total == wanted["total"], "accuracy", f"total = {wanted['total']} samples", found.total)
+    expect(found.correct == wanted["correct"], "accuracy", f"{wanted['correct']} correct", found.correct)
 
 
-def test_predicted_class_is_the_largest_score_per_image(learner, reference, trained_reference, mnist_batches,
+def test_predicted_class_is_the_largest_score_per_image(learner, answers, trained_network, mnist_batches,
                                                           loss_fn, cpu):
     """the predicted class is the argmax over the 10 scores of each image (batches of 10)"""
-    found = evaluate(learner, trained_reference, mnist_batches["test_in_tens"], loss_fn, cpu, "argmax")
-    wanted = evaluate(reference, trained_reference, mnist_batches["test_in_tens"], loss_fn, cpu, "argmax")
-    expect(found.correct == wanted.correct, "argmax", f"{wanted.correct} correct", found.correct)
+    wanted = answers.of("evaluation", lambda reference: evaluation_numbers(
+        reference, trained_network, mnist_batches["test_in_tens"], loss_fn, cpu, "argmax"))
+    found = evaluate(learner, trained_network, mnist_batches["test_in_tens"], loss_fn, cpu, "argmax")
+    expect(found.correct == wanted["correct"], "argmax", f"{wanted['correct']} correct", found.correct)

@@ -9,7 +9,7 @@ from torch import nn
 
 from grader.checks import expect
 from grader.diagnosis import likeliest
-from solutions.model import CNN
+from grader.fixtures import seeded_network
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +22,12 @@ def one_batch(mnist_batches):
 pytestmark = pytest.mark.ex8
 
 
-def fresh_model(seed: int = 0, **options) -> CNN:
-    torch.manual_seed(seed)
-    return CNN(**options)
-
-
-def test_loss_at_start_is_the_models_loss_without_dropout(learner, reference, one_batch, loss_fn):
+def test_loss_at_start_is_the_models_loss_without_dropout(learner, answers, one_batch, loss_fn):
     """loss_at_start measures the untrained model with dropout off: close to ln 10"""
     images, labels = one_batch
-    model = fresh_model()
-    expected = reference.get("sanity", "loss_at_start")(copy.deepcopy(model), images, labels, loss_fn)
+    model = seeded_network(dropout=0.5)
+    expected = answers.of("loss", lambda reference: reference.get("sanity", "loss_at_start")(
+        copy.deepcopy(model), images, labels, loss_fn))
     loss_at_start = learner.get("sanity", "loss_at_start")
     with learner.running("start"):
         found = [loss_at_start(copy.deepcopy(model).train(), images, labels, loss_fn) for _ in range(2)]
@@ -46,7 +42,7 @@ def test_loss_at_start_is_the_models_loss_without_dropout(learner, reference, on
 def test_loss_at_start_changes_and_records_nothing(learner, one_batch, loss_fn):
     """loss_at_start leaves the weights alone and records no graph"""
     images, labels = one_batch
-    model = fresh_model()
+    model = seeded_network()
     before = copy.deepcopy(model.state_dict())
     recording = []
     model.register_forward_hook(lambda module, inputs, output: recording.append(torch.is_grad_enabled()))
@@ -85,11 +81,11 @@ def overfit_mistaken(model, one_batch, loss_fn, train: bool = True, zero_grad: b
     return losses
 
 
-def test_overfit_one_batch_trains_like_lesson_5s_loop(learner, reference, one_batch, loss_fn):
+def test_overfit_one_batch_trains_like_lesson_5s_loop(learner, answers, one_batch, loss_fn):
     """overfit_one_batch trains on the batch and returns the loss before each step"""
-    model = fresh_model(conv_dropout=0.2, fc_dropout=0.2).eval()
+    model = seeded_network(dropout=0.2).eval()
     start = copy.deepcopy(model)
-    expected = overfit(reference, copy.deepcopy(model), one_batch, loss_fn)
+    expected = answers.of("losses", lambda reference: overfit(reference, copy.deepcopy(model), one_batch, loss_fn))
     with learner.running("overfit"):
         found = overfit(learner, model, one_batch, loss_fn)
     expect(isinstance(found, list) and len(found) == len(expected), "overfit_steps",
@@ -114,8 +110,8 @@ def test_overfit_one_batch_trains_like_lesson_5s_loop(learner, reference, one_ba
 
 
 def test_overfitting_one_batch_reaches_near_zero(learner, one_batch, loss_fn):
-    """a healthy CNN overfits 16 images: its loss falls below 0.05 within 30 steps"""
-    model = fresh_model(conv_dropout=0.0, fc_dropout=0.0)
+    """a healthy network overfits 16 images: its loss falls below 0.05 within 30 steps"""
+    model = seeded_network(dropout=0.0)
     with learner.running("overfit"):
         losses = overfit(learner, model, one_batch, loss_fn, steps=30, lr=1e-2)
     final = losses[-1] if isinstance(losses, list) and losses else float("nan")

@@ -3,9 +3,10 @@
     python -m grader hint 7          the next hint of exercise 7 (a nudge first, then more; --restart)
     python -m grader reset 7         put exercises/engine.py back to its stub (asks first, keeps a backup)
     python -m grader watch -m ex7    re-run `pytest exercises/ -m ex7` on every save
-    python -m grader generate        (instructors) write exercises/ from solutions/
+    python -m grader generate        (instructors) write exercises/ from solutions/, and the answers its checks use
     python -m grader grade class/    (instructors) grade every submission in class/, each in a sandbox
     python -m grader autograder gradescope --out autograder.zip   (instructors) Gradescope, GitHub Classroom
+    python -m grader release --out DIR   (instructors) the learner's repository for a class: no reference answers
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from course.threads import configure_threads
 
-from .catalog import EXERCISES, SOLUTIONS, exercise, exercises
+from .catalog import EXERCISES, SOLUTIONS, exercise, exercises, stub_sources
 from .progress import load_hints_seen, save_hints_seen, state_folder
 from .stubs import generate, make_stub, out_of_sync, reset
 
@@ -34,6 +35,7 @@ HINTS_SEEN = state_folder(EXERCISES) / "hints-seen.json"
 INSTRUCTOR_COMMANDS = {
     "grade": "(instructors) grade a class's submissions, each in a sandbox",
     "autograder": "(instructors) autograders for Gradescope and GitHub Classroom",
+    "release": "(instructors) write the learner's repository for a class, without the reference answers",
 }
 
 
@@ -108,7 +110,7 @@ def confirm_and_reset(number: int, ask: Callable[[str], str] = input, yes: bool 
             raise cannot_ask from None
         if answer.strip().lower() not in ("y", "yes"):
             return "Nothing changed."
-    unchanged = target.exists() and target.read_text() == make_stub((SOLUTIONS / entry.module).read_text())
+    unchanged = target.exists() and target.read_text() == make_stub((stub_sources() / entry.module).read_text())
     kept = back_up(target) if target.exists() and not unchanged else None
     reset(number)
     forget_hints(number, state_folder(EXERCISES) / HINTS_SEEN.name)
@@ -172,9 +174,11 @@ def build_parser(instructors: bool = False) -> argparse.ArgumentParser:
     if instructors:
         from .autograder.cli import add_autograder_parser
         from .classroom.command import add_grade_parser
+        from .release import add_release_parser
 
         add_grade_parser(commands)
         add_autograder_parser(commands)
+        add_release_parser(commands)
     else:
         for name, summary in INSTRUCTOR_COMMANDS.items():
             commands.add_parser(name, help=summary, add_help=False).add_argument("options", nargs=argparse.REMAINDER)
@@ -187,7 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["watch"] and not {"-h", "--help"} & set(argv):
         watch(argv[1:])  # everything after `watch` is pytest's, options included
         return 0
-    args = build_parser(instructors=bool(argv) and argv[0] in INSTRUCTOR_COMMANDS).parse_args(argv)
+    instructors = bool(argv) and argv[0] in INSTRUCTOR_COMMANDS
+    if (instructors or argv[:1] == ["generate"]) and not SOLUTIONS.is_dir():
+        print(f"python -m grader: {argv[0]} is for instructors, and this copy of the course has no reference "
+              "answers (solutions/): it is a class's release", file=sys.stderr)
+        return 2
+    args = build_parser(instructors=instructors).parse_args(argv)
     if args.command == "hint":
         if args.restart:
             forget_hints(args.number)
@@ -208,12 +217,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .autograder.cli import autograder_command
 
         return autograder_command(args)
+    elif args.command == "release":
+        from .release import release_command
+
+        return release_command(args)
     elif args.check:
-        problems = out_of_sync()
+        from .answers import answers_out_of_date  # loads PyTorch: only for the instructors' generate
+
+        problems = out_of_sync() + answers_out_of_date()
         print("\n".join(problems) or "exercises/ is in sync with solutions/")
         return 1 if problems else 0
     else:
-        print("\n".join(generate(force=args.force)) or "exercises/ is already up to date")
+        from .answers import answers_out_of_date, record_answers
+
+        report = generate(force=args.force)
+        if args.force or answers_out_of_date():
+            report.append(record_answers())
+        print("\n".join(report) or "exercises/ is already up to date")
     return 0
 
 

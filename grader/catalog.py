@@ -14,6 +14,7 @@ else:  # pragma: no cover - Python 3.10
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
+PRISTINE = REPO / "grader" / "pristine"  # a class's release: the stubs as handed out, where there is no solutions/
 EXERCISES = REPO / "exercises"
 DEFAULT_POINTS = 10.0  # an exercise's points when exercises.toml gives none: all weigh the same
 
@@ -76,6 +77,11 @@ def exercises() -> dict[int, Exercise]:
         )
         for key, entry in table.items()
     }
+
+
+def stub_sources() -> Path:
+    """Where the stubs are made from: the reference answers, or in a class's release the stubs as handed out."""
+    return SOLUTIONS if SOLUTIONS.is_dir() else PRISTINE
 
 
 def exercise(number: int) -> Exercise:

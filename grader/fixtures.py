@@ -1,4 +1,7 @@
-"""Data and models the checks share, built only from the reference solution."""
+"""Data and models the checks share: real MNIST, and a small network of the checks' own.
+
+The checks of exercises 7, 8 and 11 train and run that network rather than a CNN: exercise 3's
+answer stays the learner's to write, and no check imports the reference (see :mod:`grader.answers`)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from torch import nn
 from course.data import load_split, make_loaders, to_model_input
 from course.recipes import FAST
 from course.training import fit
-from solutions.model import CNN
+
+from .answers import answers_for
 
 
 @pytest.fixture(scope="session")
@@ -29,17 +33,40 @@ def mnist_batches() -> dict[str, list[tuple[torch.Tensor, torch.Tensor]]]:
     }
 
 
-@pytest.fixture(scope="session")
-def _trained_reference() -> CNN:
+def checks_network(dropout: float = 0.1, double_softmax: bool = False) -> nn.Sequential:
+    """The network the checks train and run: 784 pixels, 16 hidden units with dropout, 10 scores (or, with
+    ``double_softmax``, probabilities and the attribute that says so, as the notebook's CNN has)."""
+    layers = [nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 10)]
+    network = nn.Sequential(*layers, *([nn.Softmax(dim=1)] if double_softmax else []))
+    network.double_softmax = double_softmax
+    return network
+
+
+def seeded_network(seed: int = 0, **options) -> nn.Sequential:
+    """:func:`checks_network` with the weights ``seed`` draws: the same in every run, for learner and reference."""
+    torch.manual_seed(seed)
+    return checks_network(**options)
+
+
+def trained_weights(reference) -> dict[str, torch.Tensor]:
+    """The checks' network trained briefly by the reference's loop: one epoch of 6,000 images."""
     recipe = FAST.with_overrides(epochs=1)
     loaders = make_loaders("tensor", batch_size=recipe.batch_size, train_limit=6_000, test_limit=1000, seed=0)
-    return fit(recipe, loaders, torch.device("cpu"), seed=0, log_dir=None, progress=False, report=lambda _: None).model
+    return fit(recipe, loaders, torch.device("cpu"), seed=0, log_dir=None, progress=False, report=lambda _: None,
+               parts=reference.parts(), network=checks_network).model.state_dict()
+
+
+@pytest.fixture(scope="module")  # a module knows the folder of its checks and stored answers
+def _trained_network(request) -> nn.Sequential:
+    network = checks_network()
+    network.load_state_dict(answers_for(request, "fixtures").of("trained network", trained_weights))
+    return network
 
 
 @pytest.fixture
-def trained_reference(_trained_reference) -> CNN:
-    """A fresh copy of a reference CNN trained briefly (about 94% accurate: one epoch of 6,000 images), in eval mode."""
-    return copy.deepcopy(_trained_reference).eval()
+def trained_network(_trained_network) -> nn.Sequential:
+    """A fresh copy of the checks' network, trained by the reference for one epoch of 6,000 images, in eval mode."""
+    return copy.deepcopy(_trained_network).eval()
 
 
 @pytest.fixture(scope="session")

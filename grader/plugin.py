@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import math
@@ -20,6 +21,7 @@ import pytest
 
 from course.threads import share_cores
 
+from .answers import recording_session, write_recorded
 from .catalog import Exercise, exercises
 from .checks import CheckFailed, FollowsFrom, LearnerCodeBroken, Target, where_in
 from .clock import CheckTimedOut, seconds_within, time_limit
@@ -67,6 +69,8 @@ EXERCISES_FOLDER = pytest.StashKey[Path]()  # the learner's exercises/, where pr
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "MNIST CNN course grader")
     group.addoption("--solutions", action="store_true", help="grade the reference solution instead of exercises/")
+    group.addoption("--record-answers", metavar="PATH",
+                    help="(instructors, with --solutions) store the reference's answers the checks ask for in PATH")
     group.addoption("--grader-report", metavar="PATH", help="also write the results as JSON to PATH")
     group.addoption("--check-timeout", type=float, default=CHECK_TIMEOUT, metavar="SECONDS",
                     help=f"stop a check that runs longer than this, not counting the time to prepare its data "
@@ -88,10 +92,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def reference_target() -> Target:
-    """The reference solution, wherever it is installed from."""
-    import solutions
-
-    return Target("solutions", Path(solutions.__file__).parent)
+    """The reference solution, wherever it is installed from; a one-line error where there is none (a release)."""
+    spec = importlib.util.find_spec("solutions")
+    if spec is None or spec.origin is None:
+        raise pytest.UsageError("the reference answers (solutions/) are not part of this repository")
+    return Target("solutions", Path(spec.origin).parent)
 
 
 def graded_target(config: pytest.Config, checks_folder: Path) -> Target:
@@ -105,12 +110,6 @@ def graded_target(config: pytest.Config, checks_folder: Path) -> Target:
 def learner(request: pytest.FixtureRequest) -> Target:
     """The code being graded: the ``exercises/`` folder these checks sit in, or the reference."""
     return graded_target(request.config, request.path.parent)
-
-
-@pytest.fixture
-def reference() -> Target:
-    """The reference solution, for everything an exercise does not ask for."""
-    return reference_target()
 
 
 def exercise_of(item: pytest.Item) -> Exercise | None:
@@ -135,13 +134,23 @@ def pytest_report_header(config: pytest.Config) -> str:
             "not counting the time to prepare its data (--check-timeout)")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the checks in the exercises' order, as the lessons take them (pytest's own would put 10 before 2)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the checks in the exercises' order, as the lessons take them (pytest's own would put 10 before 2);
+    recording the reference's answers runs only the checks that ask for some."""
     def number(item: pytest.Item) -> int:
         entry = exercise_of(item)
         return entry.number if entry is not None else 0
 
     items.sort(key=number)
+    if recording_session(config):
+        unused = [item for item in items if "answers" not in getattr(item, "fixturenames", ())]
+        config.hook.pytest_deselected(items=unused)
+        items[:] = [item for item in items if item not in unused]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if recording_session(session.config) and exitstatus == 0:
+        write_recorded(session.config)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -195,14 +204,19 @@ def _files(entry: Exercise) -> str:
 
 
 def explain_timeout(item: pytest.Item, error: BaseException) -> str:
-    """Tell an endless loop from a slow machine: time the reference on the same check, here and now."""
+    """Tell an endless loop from a slow machine: time the reference on the same check, here and now
+    (where there is no reference, as in a class's release, say what to look for)."""
     limit, per_check = time_limit_of(item), item.config.getoption("--check-timeout")
+    place = where_in(error, graded_target(item.config, item.path.parent).folder)
+    stopped_at = f" It was stopped at {place.strip(' ()')}." if place else ""
+    if importlib.util.find_spec("solutions") is None:
+        return (f"your code was still running after {limit:g} s. Look for a loop that never ends, e.g. a while loop "
+                f"whose condition never changes, or a loop over a list that grows.{stopped_at} (If your code is only "
+                f"slow, or this machine busy, allow more time: pytest exercises/ --check-timeout={2 * per_check:g}.)")
     parameters = inspect.signature(item.obj).parameters
     arguments = {name: value for name, value in item.funcargs.items() if name in parameters}
     arguments["learner"] = reference_target()
     reference = seconds_within(limit, lambda: item.obj(**arguments))
-    place = where_in(error, graded_target(item.config, item.path.parent).folder)
-    stopped_at = f" It was stopped at {place.strip(' ()')}." if place else ""
     needed = (limit if reference is None else reference) * per_check / limit  # in --check-timeout's units
     more_time = max(2 * per_check, math.ceil(3 * needed / 10) * 10)
     if reference is not None and reference < limit / 4:

@@ -18,7 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .catalog import EXERCISES, SOLUTIONS, exercise
+from .catalog import EXERCISES, SOLUTIONS, exercise, stub_sources
 from .progress import state_folder
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION ex(?P<number>\d+)[ \t]*$")
@@ -109,13 +109,15 @@ def generate(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, force: bo
     return report
 
 
-def reset(number: int, solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> Path | None:
-    """Put exercise ``number``'s module back to its stub; ``None`` when it has no module of its own."""
+def reset(number: int, solutions: Path | None = None, exercises: Path = EXERCISES) -> Path | None:
+    """Put exercise ``number``'s module back to its stub; ``None`` when it has no module of its own.
+
+    The stub is made from ``solutions`` (by default the reference, or a release's pristine stubs)."""
     module = exercise(number).module
     if not module:
         return None
     target = exercises / module
-    target.write_text(make_stub((solutions / module).read_text()))
+    target.write_text(make_stub(((solutions or stub_sources()) / module).read_text()))
     return target
 
 

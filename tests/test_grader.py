@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from course.threads import THREAD_SETTING, WAIT_SETTINGS
+from grader.answers import ANSWERS_FILE
 from grader.catalog import EXERCISES, REPO, SOLUTIONS, exercises
 from grader.plugin import _with_line_numbers
 from grader.stubs import BEGIN, END, make_stub
@@ -55,7 +56,7 @@ def learner_tree(root: Path, edits: dict[str, str] | None = None, solved: bool =
     """A copy of exercises/ (checks and conftest) whose modules are the reference's, or the stubs."""
     folder = root / "exercises"
     folder.mkdir(parents=True)
-    for check in [*EXERCISES.glob("test_*.py"), EXERCISES / "conftest.py"]:
+    for check in [*EXERCISES.glob("test_*.py"), EXERCISES / "conftest.py", EXERCISES / ANSWERS_FILE]:
         shutil.copy(check, folder / check.name)
     for module in SOLUTIONS.glob("*.py"):
         text = module.read_text()
@@ -214,7 +215,7 @@ def test_the_catalogue_covers_every_exercise_with_a_stub():
 def test_a_failure_that_follows_from_another_says_so_in_one_line(graded):
     report, output = graded["mistake: no ReLU after fc1"]
     text = " ".join(output.split())
-    assert "follows from the failing check: with the reference's weights, forward gives the reference's scores" in text
+    assert "follows from the failing check: with the same weights, forward gives the reference's scores" in text
     assert "rows summing to" not in text, "rows that sum to 1 are no evidence of a failure"
     report, output = graded["mistake: argmax over the wrong dim"]
     assert failing_hints(report, 7) == {"argmax"}, "the device and eval-mode checks it breaks only refer to it"
