@@ -4,15 +4,16 @@
     python docs/make_figures.py --only fast_recipe try_it   # just those parts, updated in place in results.json
 
 Trains the notebook recipe, the same recipe with logits (the fix) and the lessons'
-experiment on the notebook recipe, and draws the concept figures. Then it makes
-the parts, each on one thread: the fast recipe's run (``python -m solutions
+experiment on the notebook recipe. Then it makes the parts, each on one thread:
+the concept figures (drawn without training); the fast recipe's run (``python -m solutions
 train``, seed 1), which every lesson quotes, with the figures of its model and a
 screenshot of TensorBoard (started on the run's log, in headless Chromium, then
 stopped); the lessons' "try it" experiments (each a change to the fast recipe); a
 learning rate chosen on a validation split; and the short runs of
 ``lab_figures.py``: the gradient table, the diagnosing runs, the baselines and
 lesson 7's lab. It writes PNGs and ``results.json`` (every number the lessons
-quote) to ``lessons/figures/``. Commit the output with any change to it.
+quote) to ``lessons/figures/``; each PNG notes its smallest type, in pixels, for the
+site's check of what a phone shows (tests/test_site.py). Commit the output with any change to it.
 """
 
 from __future__ import annotations
@@ -443,9 +444,17 @@ def choose_on_validation() -> dict[str, object]:
     }
 
 
-# The fast recipe's runs and those of lab_figures, each quoted under its own key of results.json and
-# runnable alone with --only.
+def concepts() -> dict[str, object]:
+    """The figures drawn without training: test digits, a kernel sliding, the network's shapes, lesson 4's graph."""
+    samples(load_split(train=False))
+    return {"kernel_sliding": kernel_sliding(), "architecture": architecture(CNN()),
+            "computational_graph": computational_graph()}
+
+
+# The concept figures, the fast recipe's runs and those of lab_figures, each quoted under its own key of
+# results.json and runnable alone with --only.
 PARTS: dict[str, Callable[[], object]] = {
+    "concepts": concepts,
     "fast_recipe": fast_recipe,
     "try_it": try_it_runs,
     "validation": choose_on_validation,
@@ -506,9 +515,6 @@ def curves_of_the_recipes(results: dict[str, object]) -> None:
 
 
 def make_all() -> None:
-    samples(load_split(train=False))
-    concepts = {"kernel_sliding": kernel_sliding(), "architecture": architecture(CNN()),
-                "computational_graph": computational_graph()}
     results: dict[str, object] = {
         "notebook (softmax twice)": {"epochs": epochs(run(NOTEBOOK))},
         "notebook recipe, logits": {"epochs": epochs(run(NOTEBOOK.with_overrides(double_softmax=False)))},
@@ -516,7 +522,6 @@ def make_all() -> None:
                                                                                 lr=1e-3))),
         "tutorial_as_published": TUTORIAL_AS_PUBLISHED,
         "softmax_twice_floor": round(SOFTMAX_TWICE_FLOOR, 4),
-        "concepts": concepts,
     }
     results.update(make_parts(list(PARTS)))
     curves_of_the_recipes(results)

@@ -235,10 +235,12 @@ OVERFLOW = """(phone) => {
 # A figure's smallest type, shrunk to the phone's column, must stay this tall (CSS pixels, the font's size):
 # the confusion matrix's 9-point counts, at 8.1 pixels, could not be read (issue 36, item 7).
 MIN_TEXT_PIXELS = 9
-# docs/make_figures.py notes in each figure's PNG the size of its smallest type, in the image's pixels. A figure
-# drawn before it did so is taken to hold the smallest the figure code writes: 10 points at 110 dpi.
+# docs/make_figures.py notes in each figure it draws the size of its smallest type, in the image's pixels. A PNG
+# without the note is a screenshot of a page (TensorBoard, the drawing pad): its text is taken to be 13 pixels,
+# the drawing pad's titles of its steps.
 SMALLEST_TEXT = "Smallest text"
-UNNOTED_SMALLEST_TEXT = 10 * 110 / 72
+UNNOTED_SMALLEST_TEXT = 13
+FIGURES = ROOT / "lessons" / "figures"
 
 SHOWN_IMAGES = """() => [...document.querySelectorAll("article img")]
   .filter(image => image.getClientRects().length)  // not one a phone hides for its variant
@@ -263,6 +265,16 @@ def shrunk_figures(page, site: Path, base_url: str) -> list[str]:
         if not linked:
             found.append(f"{name} does not open full size when tapped")
     return found
+
+
+def test_every_figure_drawn_notes_its_smallest_type() -> None:
+    """Only a screenshot goes without the note that the phone check reads: every PNG matplotlib drew has it."""
+    unnoted = []
+    for figure in sorted(FIGURES.glob("*.png")):
+        with Image.open(figure) as image:
+            if image.info.get("Software", "").startswith("Matplotlib") and SMALLEST_TEXT not in image.info:
+                unnoted.append(figure.name)
+    assert not unnoted, f"drawn without the note of their smallest type: {unnoted} (python docs/make_figures.py)"
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -311,7 +323,7 @@ def test_a_phone_reads_the_confusion_matrix_as_a_table(base_url: str, browser, w
     seen = page.evaluate(CONFUSION_TABLE)
     context.close()
     assert (seen["figure"], seen["table"]) == ((True, False) if width > 600 else (False, True))
-    results = json.loads((ROOT / "lessons" / "figures" / "results.json").read_text())
+    results = json.loads((FIGURES / "results.json").read_text())
     assert seen["counts"] == results["fast_recipe"]["confusion_matrix"]
     if width < 600:
         assert seen["fontSize"] >= 12, seen
