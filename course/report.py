@@ -36,11 +36,11 @@ def per_class_accuracy(matrix: torch.Tensor) -> torch.Tensor:
     return 100.0 * matrix.diagonal() / matrix.sum(dim=1).clamp(min=1)
 
 
-def plot_confusion_matrix(matrix: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Save the confusion matrix as a PNG heat map with its counts written in.
+def draw_confusion_matrix(matrix: torch.Tensor) -> Figure:
+    """The confusion matrix as a heat map with its counts written in.
 
-    Drawn 605 pixels wide, with counts in 9-point type, so that they stay readable
-    on a phone's 360-pixel column.
+    605 pixels wide at 110 dpi, counts in 10-point type: on a phone's 358-pixel
+    column that is the 9 pixels the site's check asks of every figure's text.
     """
     figure = Figure(figsize=(5.5, 5.3))
     axes = figure.subplots()
@@ -51,7 +51,7 @@ def plot_confusion_matrix(matrix: torch.Tensor, path: str | os.PathLike) -> Path
             count = int(matrix[true_digit, predicted_digit])
             if count:
                 colour = "white" if true_digit == predicted_digit else "black"
-                axes.text(predicted_digit, true_digit, str(count), ha="center", va="center", fontsize=9,
+                axes.text(predicted_digit, true_digit, str(count), ha="center", va="center", fontsize=10,
                           color=colour)
     axes.set_xticks(range(CLASSES))
     axes.set_yticks(range(CLASSES))
@@ -59,7 +59,12 @@ def plot_confusion_matrix(matrix: torch.Tensor, path: str | os.PathLike) -> Path
     axes.set_ylabel("true digit")
     axes.set_title("Confusion matrix (test set; colour: log of the count)")
     figure.tight_layout()
+    return figure
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Save the confusion matrix (:func:`draw_confusion_matrix`) to ``path``, in the format its suffix names."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    draw_confusion_matrix(matrix).savefig(path, dpi=110)
     return path

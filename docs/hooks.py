@@ -14,7 +14,9 @@ read without drawing (``docs/site_network.py``).
 
 On the lesson pages every figure is a link to itself, so that a phone opens it full
 size when tapped; a figure with a ``NAME_phone.png`` beside it shows that narrow
-variant on screens up to 600 pixels wide.
+variant on screens up to 600 pixels wide. The confusion matrix's 100 counts are too
+small to read in a phone's column: there it is shown as a table of them instead,
+made from ``lessons/figures/results.json``, the run that drew the figure.
 
 Every page gets two names mkdocs-material's templates leave out, for screen readers: the
 search dialog's, and each section's navigation landmark's (its title, where the theme
@@ -28,6 +30,7 @@ natively, so the site needs no JavaScript renderer and works offline.
 from __future__ import annotations
 
 import html
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -47,13 +50,15 @@ HINTS = re.compile(r"^.*<!-- hints ex(\d+) -->$", re.MULTILINE)
 MATH = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
 
 LESSON_PAGE = re.compile(r"^lessons/\d\d-[^/]+\.md$")
-IMAGE = re.compile(r'<img (?P<before>[^>]*?)src="(?P<src>[^"]+)"(?P<after>[^>]*)>')
+# An image, with the paragraph around it when it stands alone in one (a figure that becomes a table replaces it)
+IMAGE = re.compile(r'(?P<paragraph><p>)?(?P<image><img [^>]*?src="(?P<src>[^"]+)"[^>]*>)(?(paragraph)</p>)')
 SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
 # A section's navigation, labelled by the icon-only label beside its link: named by its title instead.
 SECTION_NAV = re.compile(r'(<nav class="md-nav" data-md-level="\d+") aria-labelledby="[^"]+"([^>]*>\s*'
                          r'<label class="md-nav__title" for="[^"]+">\s*<span class="md-nav__icon md-icon"></span>'
                          r'\s*(?P<title>[^<]*?)\s*</label>)')
 PHONE_WIDTH = "600px"  # up to this screen width, a figure's "_phone" variant is shown where there is one
+RESULTS = LESSONS / "figures" / "results.json"
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "docs"))
@@ -112,15 +117,45 @@ def mathml(match: re.Match) -> str:
     return latex_to_mathml(html.unescape(match.group(2)).strip(), display=display)
 
 
+def confusion_table() -> str:
+    """The fast recipe's confusion matrix as an HTML table: true digits in rows, the digits read in columns.
+
+    Counts on the diagonal (read right) and off it (misread) are marked by a class each; zero is left blank,
+    as in the figure. Wrapped as mkdocs-material wraps a table, so that it scrolls with the course's cue.
+    """
+    matrix = json.loads(RESULTS.read_text())["fast_recipe"]["confusion_matrix"]
+    digits = range(len(matrix))
+    head = (f'<tr><td></td><th scope="colgroup" colspan="{len(matrix)}">read as</th></tr>'
+            '<tr><th scope="col">true</th>' + "".join(f'<th scope="col">{digit}</th>' for digit in digits) + "</tr>")
+    rows = []
+    for true_digit, counts in enumerate(matrix):
+        cells = "".join(f'<td class="{"right" if read == true_digit else "misread"}">{count}</td>' if count
+                        else "<td></td>" for read, count in enumerate(counts))
+        rows.append(f'<tr><th scope="row">{true_digit}</th>{cells}</tr>')
+    caption = ("Confusion matrix of the fast recipe on the 10,000 test digits: each row counts what one true digit "
+               "was read as; the diagonal is read right, a blank is none")
+    return ('<div class="md-typeset__scrollwrap"><div class="md-typeset__table"><table class="confusion-table">'
+            f'<caption>{caption}</caption><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div></div>')
+
+
+# Figures shown on a phone as a table of what they draw, by file name.
+PHONE_TABLES: dict[str, Callable[[], str]] = {"confusion_matrix.png": confusion_table}
+
+
 def figure(match: re.Match) -> str:
-    """A figure as a link to itself, to open it full size on a phone, with its phone variant where it has one."""
+    """A figure as a link to itself, to open it full size on a phone, with its phone variant where it has one:
+    a narrower drawing of it, or a table of its numbers that replaces it on a phone."""
     source = match.group("src")
     phone = Path(source).with_name(f"{Path(source).stem}_phone.png").name
-    image = match.group(0)
+    image = match.group("image")
     if (LESSONS / "figures" / phone).is_file():
         variant = source.rsplit("/", 1)[0] + "/" + phone if "/" in source else phone
         image = f'<picture><source media="(max-width: {PHONE_WIDTH})" srcset="{variant}">{image}</picture>'
-    return f'<a class="figure-link" href="{source}">{image}</a>'
+    linked = f'<a class="figure-link" href="{source}">{image}</a>'
+    table = PHONE_TABLES.get(Path(source).name)
+    if table is not None and match.group("paragraph"):
+        return f'<div class="phone-table-figure">{linked}{table()}</div>'
+    return f"<p>{linked}</p>" if match.group("paragraph") else linked
 
 
 def on_page_content(content: str, page, config, files) -> str:

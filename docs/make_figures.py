@@ -4,15 +4,16 @@
     python docs/make_figures.py --only fast_recipe try_it   # just those parts, updated in place in results.json
 
 Trains the notebook recipe, the same recipe with logits (the fix) and the lessons'
-experiment on the notebook recipe, and draws the concept figures. Then it makes
-the parts, each on one thread: the fast recipe's run (``python -m solutions
+experiment on the notebook recipe. Then it makes the parts, each on one thread:
+the concept figures (drawn without training); the fast recipe's run (``python -m solutions
 train``, seed 1), which every lesson quotes, with the figures of its model and a
 screenshot of TensorBoard (started on the run's log, in headless Chromium, then
 stopped); the lessons' "try it" experiments (each a change to the fast recipe); a
 learning rate chosen on a validation split; and the short runs of
 ``lab_figures.py``: the gradient table, the diagnosing runs, the baselines and
 lesson 7's lab. It writes PNGs and ``results.json`` (every number the lessons
-quote) to ``lessons/figures/``. Commit the output with any change to it.
+quote) to ``lessons/figures/``; each PNG notes its smallest type, in pixels, for the
+site's check of what a phone shows (tests/test_site.py). Commit the output with any change to it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import matplotlib
+import matplotlib.text
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -50,7 +52,7 @@ from lab_figures import rotated_accuracy
 from course.data import load_split, make_loaders, to_model_input
 from course.errors import CourseError
 from course.recipes import FAST, NOTEBOOK
-from course.report import collect_predictions, confusion_matrix, plot_confusion_matrix
+from course.report import collect_predictions, confusion_matrix, draw_confusion_matrix
 from course.training import RunResult, train
 from solutions.inference import predict
 from solutions.model import CNN, count_parameters
@@ -64,15 +66,25 @@ TUTORIAL_AS_PUBLISHED = {"accuracy": 93.46, "correct": 9346, "loss": 1.53}
 VALIDATION_IMAGES = 5_000
 LEARNING_RATES = (2e-3, 5e-3, 1e-2)  # peak rates of the one-cycle schedule, chosen between on validation
 PHONE = {"font.size": 11, "axes.titlesize": 11}  # figures at most 5.5 in wide stay readable on a phone
+DPI = 110
+SMALLEST_TEXT = "Smallest text"  # the PNG's note of its smallest type, in pixels, which tests/test_site.py reads
 
 
 def matplotlib_style() -> AbstractContextManager:
     return matplotlib.rc_context(PHONE)
 
 
+def smallest_text_pixels(figure: Figure) -> float:
+    """The size in pixels, at the figures' resolution, of the smallest type written in ``figure``."""
+    sizes = [text.get_fontsize() for text in figure.findobj(matplotlib.text.Text)
+             if text.get_visible() and text.get_text().strip()]
+    return min(sizes) * DPI / 72
+
+
 def save(figure: Figure, name: str) -> None:
+    """Save a lesson's figure, noting in the PNG its smallest type: a phone's reading of it is checked from that."""
     figure.tight_layout()
-    figure.savefig(OUT / name, dpi=110)
+    figure.savefig(OUT / name, dpi=DPI, metadata={SMALLEST_TEXT: f"{smallest_text_pixels(figure):.1f}"})
     print(f"wrote {OUT / name}")
 
 
@@ -114,8 +126,8 @@ def curves(runs: dict[str, list[dict[str, float]]]) -> None:
     loss_axes.set_yscale("log")
     accuracy_axes.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
     loss_axes.set(xlabel="epoch", ylabel="test loss (log scale)", title="Test loss")
-    accuracy_axes.legend(fontsize=9)
-    loss_axes.legend(fontsize=9)
+    accuracy_axes.legend(fontsize=10)
+    loss_axes.legend(fontsize=10)
     save(figure, "curves.png")
 
 
@@ -149,11 +161,12 @@ def filters_and_maps(model, digit: torch.Tensor) -> None:
     save(figure, "feature_maps.png")
 
 
-def mistakes(model, test_set) -> int:
+def mistakes(model, test_set) -> list[list[int]]:
+    """The confusion matrix's figure and the first misread digits'; returns the matrix (rows: true digits)."""
     batches = make_loaders("tensor", normalize=True, train_limit=1).test
     predicted, truth = collect_predictions(model, batches, CPU)
-    plot_confusion_matrix(confusion_matrix(predicted, truth), OUT / "confusion_matrix.png")
-    print(f"wrote {OUT / 'confusion_matrix.png'}")
+    matrix = confusion_matrix(predicted, truth)
+    save(draw_confusion_matrix(matrix), "confusion_matrix.png")
     wrong = torch.nonzero(predicted != truth).flatten()[:20]
     figure = Figure(figsize=(5.5, 5.6))
     for axes, index in zip(figure.subplots(4, 5).flat, wrong.tolist()):
@@ -161,7 +174,7 @@ def mistakes(model, test_set) -> int:
         axes.set_title(f"{int(truth[index])} as {int(predicted[index])}", fontsize=11)
         axes.axis("off")
     save(figure, "misclassified.png")
-    return int((predicted != truth).sum())
+    return matrix.tolist()
 
 
 def drawing_steps(model, test_set) -> dict[str, int]:
@@ -187,7 +200,7 @@ def drawing_steps(model, test_set) -> dict[str, int]:
     axes[3].bar(np.arange(10) + width / 2, prepared_prediction.probabilities[0].numpy(), width, label="prepared")
     axes[3].set_xticks(range(10))
     axes[3].set_title("probabilities")
-    axes[3].legend(fontsize=9)
+    axes[3].legend(fontsize=10)
     save(figure, "drawing_steps.png")
     return {"true": int(test_set.targets[18]), "naive": int(naive_prediction.digits[0]),
             "prepared": int(prepared_prediction.digits[0])}
@@ -391,11 +404,12 @@ def fast_recipe() -> dict[str, object]:
         tensorboard_screenshot(Path(log_dir))
     model = result.model.eval()
     filters_and_maps(model, to_model_input(test_set.data[:1], normalize=True))
-    wrong = mistakes(model, test_set)
+    matrix = mistakes(model, test_set)
     drawing = drawing_steps(model, test_set)
     drawing_pad_figures(model)
-    return {"epochs": epochs(result), "parameters": count_parameters(model), "mistakes": wrong, "drawing": drawing,
-            "rotated_test_accuracy": rotated_accuracy(model)}
+    return {"epochs": epochs(result), "parameters": count_parameters(model),
+            "mistakes": sum(sum(row) - row[digit] for digit, row in enumerate(matrix)), "confusion_matrix": matrix,
+            "drawing": drawing, "rotated_test_accuracy": rotated_accuracy(model)}
 
 
 def try_it_runs() -> dict[str, dict[str, object]]:
@@ -430,9 +444,17 @@ def choose_on_validation() -> dict[str, object]:
     }
 
 
-# The fast recipe's runs and those of lab_figures, each quoted under its own key of results.json and
-# runnable alone with --only.
+def concepts() -> dict[str, object]:
+    """The figures drawn without training: test digits, a kernel sliding, the network's shapes, lesson 4's graph."""
+    samples(load_split(train=False))
+    return {"kernel_sliding": kernel_sliding(), "architecture": architecture(CNN()),
+            "computational_graph": computational_graph()}
+
+
+# The concept figures, the fast recipe's runs and those of lab_figures, each quoted under its own key of
+# results.json and runnable alone with --only.
 PARTS: dict[str, Callable[[], object]] = {
+    "concepts": concepts,
     "fast_recipe": fast_recipe,
     "try_it": try_it_runs,
     "validation": choose_on_validation,
@@ -493,9 +515,6 @@ def curves_of_the_recipes(results: dict[str, object]) -> None:
 
 
 def make_all() -> None:
-    samples(load_split(train=False))
-    concepts = {"kernel_sliding": kernel_sliding(), "architecture": architecture(CNN()),
-                "computational_graph": computational_graph()}
     results: dict[str, object] = {
         "notebook (softmax twice)": {"epochs": epochs(run(NOTEBOOK))},
         "notebook recipe, logits": {"epochs": epochs(run(NOTEBOOK.with_overrides(double_softmax=False)))},
@@ -503,7 +522,6 @@ def make_all() -> None:
                                                                                 lr=1e-3))),
         "tutorial_as_published": TUTORIAL_AS_PUBLISHED,
         "softmax_twice_floor": round(SOFTMAX_TWICE_FLOOR, 4),
-        "concepts": concepts,
     }
     results.update(make_parts(list(PARTS)))
     curves_of_the_recipes(results)

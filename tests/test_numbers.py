@@ -84,3 +84,12 @@ def test_the_checks_can_fail() -> None:
     assert "93.99" not in MEASURED and "1.2345" not in MEASURED
     assert ACCURACY.findall("reaches 99.20% and 5%") == ["99.20"]
     assert LOSS.findall("loss 0.0246, lr 1e-4, 0.1307%") == ["0.0246"]
+
+
+def test_the_confusion_matrix_is_the_quoted_run() -> None:
+    """Lesson 6's table of it on a phone is made from results.json: its counts are the fast recipe's test run."""
+    run = RESULTS["fast_recipe"]
+    matrix = torch.tensor(run["confusion_matrix"])
+    assert matrix.shape == (10, 10) and int(matrix.sum()) == 10_000
+    assert int(matrix.sum() - matrix.trace()) == run["mistakes"]
+    assert round(float(matrix.trace()) / 100, 2) == run["epochs"][-1]["accuracy"]
