@@ -213,8 +213,8 @@ OVERFLOW = """(phone) => {
     if (code.closest(".progress-sample")) {
       continue;  // a terminal's columns: kept, and scrolled inside if they must (checked below)
     }
-    // On a phone a line wraps between tokens only; a run with no place to break may scroll inside its block.
-    if (!phone && code.scrollWidth > code.clientWidth + 1) {
+    // On a phone a line wraps between tokens only: a run with no place to break would be cut at the right.
+    if (code.scrollWidth > code.clientWidth + 1) {
       found.push(`code scrolls sideways: ${code.textContent.split("\\n")[0].slice(0, 60)}`);
     }
   }
@@ -280,7 +280,7 @@ def test_every_figure_drawn_notes_its_smallest_type() -> None:
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
 def test_no_code_block_or_image_overflows(site: Path, base_url: str, browser, width: int) -> None:
     """At 1280 px and on a 390 px phone: no page wider than the screen, no image wider than its column.
-    At 1280 px no code block scrolls sideways; on the phone long lines wrap, between tokens only, and no
+    At either width no code block scrolls sideways (on the phone long lines wrap, between tokens only), and no
     lesson figure is so shrunk that its text gets smaller than 9 px, and each opens full size."""
     problems: dict[str, list[str]] = {}
     context = browser.new_context(viewport={"width": width, "height": 900})
