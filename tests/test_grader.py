@@ -122,7 +122,7 @@ CASES = {
                                    ("-m", "ex9 or ex11", "--check-timeout=3")),
     "syntax error in a module another imports": lambda root: (learner_tree(root, edit(
         "engine.py", "        loss.backward()\n", "        loss.backward(\n")), ("-m", "ex10")),
-    "slow machine": lambda root: (learner_tree(root), ("-m", "ex7", "--check-timeout=0.02")),
+    "slow machine": lambda root: (learner_tree(root), ("-m", "ex7", "--check-timeout=0.0001")),
     "nan loss": lambda root: (learner_tree(root, edit("engine.py", "    return loss_sum / seen\n",
                                                       "    return float('nan')\n")), ("-m", "ex7")),
     "misnamed class": lambda root: (learner_tree(root, edit("model.py", "class CNN(nn.Module):", "class Cnn(nn.Module):")),
@@ -261,7 +261,7 @@ def test_an_infinite_loop_is_stopped_with_a_clear_message(graded):
 
 def test_a_slow_machine_is_told_from_an_endless_loop(graded):
     report, output = graded["slow machine"]
-    assert report["ex7"]["status"].startswith("failing"), "checks slower than 0.02 s run out of time"
+    assert report["ex7"]["status"].startswith("failing"), "no check of exercise 7 runs in 0.1 ms"
     text = " ".join(output.split())
     assert "but this machine is busy or slow: the reference itself needs" in text
     assert "allow more time: pytest exercises/ --check-timeout=" in text and "never ends" not in text

@@ -65,6 +65,8 @@ class Worker:
         self.group = LearnerGroup.make(f"mnist-course-grader-{os.getpid()}-{slot}", limits.memory_bytes,
                                        limits.processes)
         self.memory_kills = 0  # the group's count when last read: a rise means the kernel ended a process
+        # Ctrl-C stops every live worker from the main thread while its grading thread may be stopping it too.
+        self._stopping = threading.Lock()
 
     def start(self, network: bool = False) -> subprocess.Popen:
         """Start a worker; with ``network``, one that holds the course's CNN."""
@@ -136,10 +138,11 @@ class Worker:
 
     def processes(self) -> list[int]:
         """Every process of the learner's run: all of its sandbox's, or all of its own user's."""
-        if self.process is None:
-            return []
+        return self._processes_of(self.process) if self.process is not None else []
+
+    def _processes_of(self, process: subprocess.Popen) -> list[int]:
         if self.sandboxed:
-            return _namespace_processes(self.process.pid)
+            return _namespace_processes(process.pid)
         return [pid for pid in all_pids() if uid_of(pid) == self.uid]
 
     def _watch(self) -> None:
@@ -163,26 +166,29 @@ class Worker:
 
     def stop(self) -> None:
         """End the worker and everything it started; count what was still running beside it."""
-        if self.process is None:
-            return
-        self.lingering += len(_sandbox_processes(self.process.pid)) if self.sandboxed else 0
-        self._count_running(self.processes())
+        with self._stopping:
+            process, self.process = self.process, None
+            if process is not None:
+                self._end(process)
+
+    def _end(self, process: subprocess.Popen) -> None:
+        self.lingering += len(_sandbox_processes(process.pid)) if self.sandboxed else 0
+        self._count_running(self._processes_of(process))
         self.crowded = 0
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         if self.uid >= 0:  # what left the process group (setsid) still has the worker's own uid
             _kill_all_of(self.uid)
         if self.group:  # and whatever changed its uid or session is still in the group
             self.group.kill()
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
+        process.wait()
+        for stream in (process.stdin, process.stdout):
             try:
                 stream.close()
             except (OSError, ValueError):
                 pass
-        self.process = None
 
     def close(self) -> None:
         """Stop the worker and give back its control group: the submission is graded."""
