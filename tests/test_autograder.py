@@ -30,9 +30,9 @@ from grader.autograder.submission import Outcome
 from grader.catalog import REPO, SOLUTIONS, exercises
 from grader.classroom import Grade, Verdict
 from grader.stubs import make_stub
-from tests.learners.attacks import DEEP_ERROR, corrupt_deflate
+from tests.learners.attacks import ATTACKS, DEEP_ERROR, corrupt_deflate
 from tests.test_grader import learner_tree
-from tests.test_grading import solved, zip_folder
+from tests.test_grading import Host, attacked, solved, zip_folder
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 POINTS = points_per_exercise()
@@ -312,6 +312,35 @@ def test_gradescope_tells_the_partial_learner_what_each_failing_check_said(grade
     assert failing and all(test["output"] and test["score"] == 0 for test in failing)
     assert "Further checks, on data you did not see, appear once" in gradescope_results["partial"]["output"]
     assert "of 130" not in gradescope_results["partial"]["output"]  # Gradescope hides the total until published
+
+
+@pytest.fixture(scope="module")
+def attacked_on_gradescope(tmp_path_factory, autograder_zip) -> tuple[dict[str, dict], Host, Path]:
+    """Every hostile learner of :mod:`tests.learners.attacks`, graded by run_autograder as Gradescope runs it."""
+    root = tmp_path_factory.mktemp("attacks")
+    host, honest = Host(root), learner(root / "honest", "honest")
+    graded = {}
+    for name, (module, lines, _) in ATTACKS.items():
+        places = host.places(other_learner=honest / "engine.py", grades=root / "grades.csv")
+        submission = learner_tree(root / "learners" / name, attacked(module, lines, **places), solved=False)
+        layout = gradescope_layout(root / "autograder" / name, autograder_zip, submission)
+        setup_sh_python(layout)
+        environment = {**os.environ, "PYTHONPATH": str(layout / "source" / "course"), "OMP_NUM_THREADS": "1"}
+        graded[name] = run_autograder(layout, environment)
+    return graded, host, honest
+
+
+@pytest.mark.slow
+def test_gradescope_gives_every_attack_nothing_and_its_flags(attacked_on_gradescope):
+    """The same hostile learners as class grading's, each in a Gradescope layout of its own: no marks, every
+    attempt that shows is named in the output, the host's file and the honest learner's code untouched."""
+    graded, host, honest = attacked_on_gradescope
+    for name, results in graded.items():
+        jsonschema.validate({key: value for key, value in results.items() if key != "stdout"}, SCHEMA)
+        assert results["score"] == 0, name
+        assert all(flag in results["output"] for flag in ATTACKS[name][2]), (name, results["output"][:2000])
+    assert host.file.read_text() == "untouched"
+    assert "written by a daemon" not in (honest / "engine.py").read_text()
 
 
 # --- end to end: the workflow's grading command ---------------------------------------------------
