@@ -405,3 +405,30 @@ MY_WRONG_VARIATIONS = [
             "losses.append(loss_fn(model(images), labels).item())", "overfit_first"),
 ]
 MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS
+
+# issue 33: the CNN assembled from the learner's own parts, put together wrongly
+_FIRST_STAGE = "x = F.relu(max_pool2d(conv2d(x, self.conv1.weight, self.conv1.bias), 2))"
+OWN_PARTS = [
+    Mistake("PyTorch's conv2d in the own-parts CNN", 13, "own_parts.py", _FIRST_STAGE,
+            "x = F.relu(max_pool2d(F.conv2d(x, self.conv1.weight, self.conv1.bias), 2))", "library_conv"),
+    Mistake("PyTorch's cross-entropy as the own loss", 13, "own_parts.py", "return cross_entropy(outputs, labels)",
+            "return F.cross_entropy(outputs, labels)", "library_loss"),
+    Mistake("torch.optim.Adam as the own optimiser", 13, "own_parts.py", "return Adam(parameters, lr=lr)",
+            "return torch.optim.Adam(parameters, lr=lr)", "library_optimiser"),
+    Mistake("pooling before the convolution", 13, "own_parts.py", _FIRST_STAGE,
+            "x = F.relu(conv2d(max_pool2d(x, 2), self.conv1.weight, self.conv1.bias))", "layer_order"),
+    Mistake("dropout left on in eval", 13, "own_parts.py",
+            "F.dropout(F.relu(self.fc1(x)), self.fc_dropout, training=self.training)",
+            "F.dropout(F.relu(self.fc1(x)), self.fc_dropout)", "eval_dropout"),
+    Mistake("softmax before the own loss", 13, "own_parts.py", "return cross_entropy(outputs, labels)",
+            "return cross_entropy(softmax(outputs, dim=1), labels)", "softmax_before_loss"),
+    Mistake("the own optimiser stepping before backward", 13, "own_parts.py",
+            "    batch_loss.backward()\n    adam.step()\n", "    adam.step()\n    batch_loss.backward()\n", "step_order"),
+    Mistake("a conv2d looping over every output pixel", 13, "convolution.py",
+            '    output = torch.einsum("nchwij,ocij->nohw", windows, weight)\n',
+            "    output = input.new_zeros(input.shape[0], weight.shape[0], windows.shape[2], windows.shape[3])\n"
+            "    for row in range(windows.shape[2]):\n        for column in range(windows.shape[3]):\n"
+            "            output[:, :, row, column] = torch.einsum(\"ncij,ocij->no\", windows[:, :, row, column], weight)\n",
+            "pixel_loop", shows="operations for 6×6 and"),
+]
+MISTAKES += OWN_PARTS
