@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from course.data import make_loaders
-from grader.checks import FollowsFrom, apart, expect, library_use
+from grader.checks import CheckFailed, FollowsFrom, apart, expect, library_use
 from grader.diagnosis import agrees
 from grader.tracing import borrowed as library_borrowed
 
@@ -58,13 +58,6 @@ def outputs(target, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
         return model(images)
 
 
-def test_weights_are_named_as_exercise_3s(learner):
-    """OwnCNN's weights have exercise 3's names and shapes, so that its checkpoints load into the CNN"""
-    with learner.running("names"):
-        model = learner.get("own_parts", "OwnCNN", kind="class")()
-    expect_names(model, library_cnn())
-
-
 def output_hint(found, expected: torch.Tensor) -> str:
     """``softmax_before_loss`` when ``found`` are the probabilities of the right scores, else ``forward``."""
     return "softmax_before_loss" if agrees(found, F.softmax(expected, dim=1), atol=1e-5) else "forward"
@@ -72,8 +65,8 @@ def output_hint(found, expected: torch.Tensor) -> str:
 
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_outputs_equal_pytorchs_layers(learner, test_inputs, mode):
-    """with the same weights, OwnCNN gives the scores PyTorch's layers give, in eval mode and in train mode
-    with dropout at 0"""
+    """with the same weights (exercise 3's names and shapes), OwnCNN gives the scores PyTorch's layers give,
+    in eval mode and in train mode with dropout at 0"""
     dropout = 0.5 if mode == "eval" else 0.0
     library = library_cnn(dropout).train(mode == "train")
     model = own_cnn(learner, library, dropout).train(mode == "train")
@@ -233,7 +226,7 @@ def test_short_training_reaches_the_references_accuracy(learner, answers):
     """one epoch of 3,000 MNIST images with your parts reaches the reference's accuracy, within one point"""
     try:
         expect_conv2d_vectorised(learner)
-    except Exception as error:  # the training would take minutes: the speed check says why
+    except CheckFailed as error:  # the training would take minutes: the speed check says why
         raise FollowsFrom("pixel_loop", SPEED_CHECK) from error
     wanted = answers.of("accuracy", lambda reference: short_training(
         lambda name: reference.get("own_parts", name)))
