@@ -123,6 +123,9 @@ def build_parser(parts: str = REFERENCE) -> argparse.ArgumentParser:
                               help="hold out the last N training images to choose settings on; "
                                    "the test set is then measured once, at the end (default: 0)")
     train_parser.add_argument("--dry-run", action="store_true", help="train on one batch only, as a smoke test")
+    train_parser.add_argument("--own-parts", action="store_true",
+                              help="compute with your own conv2d, max_pool2d, cross_entropy and Adam "
+                                   "(exercises 2, 4, 6 and 13) instead of PyTorch's")
     _add_common(train_parser)
 
     evaluate_parser = commands.add_parser("evaluate", help="measure a checkpoint on the test set")

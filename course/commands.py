@@ -27,13 +27,16 @@ from .unfinished import require_written
 from .writes import check_file, followed_link
 
 TRAINING_MODULES = ("model.py", "engine.py", "monitor.py")  # the exercises a training run is made of
+OWN_PARTS_MODULES = ("convolution.py", "model.py", "losses.py", "optimisers.py", "engine.py", "monitor.py",
+                     "own_parts.py")  # ... with --own-parts, in the order of the exercises
 EVALUATING_MODULES = ("model.py",)  # the learner's CNN reads the checkpoint
 PREDICTING_MODULES = ("model.py", "inference.py", "preprocess.py")
 
 
 def run_train(args: argparse.Namespace, parts: Parts) -> int:
     """``train``: train with a recipe and report each epoch; under ``torchrun``, in every process it started."""
-    require_written("train", TRAINING_MODULES, parts.folder)
+    require_written("train --own-parts" if args.own_parts else "train",
+                    OWN_PARTS_MODULES if args.own_parts else TRAINING_MODULES, parts.folder)
     recipe = get_recipe(args.recipe).with_overrides(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     with joined(args.device) as (processes, device):
         say = print if processes.is_main else _silent  # the first process speaks for all
@@ -49,10 +52,12 @@ def run_train(args: argparse.Namespace, parts: Parts) -> int:
         try:
             say(f"Training recipe {recipe.name!r} on {device} for {recipe.epochs} epochs (seed {args.seed})"
                 f"{_shared_by(processes, recipe.batch_size)}.", flush=True)
+            if args.own_parts:
+                say(own_parts_line(parts), flush=True)
             result = train(
                 recipe, device, seed=args.seed, data_dir=args.data_dir, run_name=args.run_name, log_dir=args.log_dir,
                 save=save, overwrite=args.overwrite, val_split=args.val_split, processes=processes, parts=parts,
-                **limits,
+                own_parts=args.own_parts, **limits,
             )
         except KeyboardInterrupt:
             kept = f"{save} is unchanged" if Path(save).exists() else "nothing was saved"
@@ -65,6 +70,16 @@ def run_train(args: argparse.Namespace, parts: Parts) -> int:
     say(f"Finished in {seconds:.1f} s: {held_out} accuracy {result.final.test.accuracy:.2f}%. "
         f"Checkpoint: {result.checkpoint}")
     return 0
+
+
+def own_parts_line(parts: Parts) -> str:
+    """The line that says whose functions ``train --own-parts`` computes with, as ``own_parts`` imported them."""
+    def named(function: object) -> str:
+        return f"{function.__module__}.{function.__name__}"
+
+    module = parts.own_parts
+    return (f"Own parts: {named(module.conv2d)} and {named(module.max_pool2d)} in the layers, "
+            f"{named(module.cross_entropy)} as the loss, {named(module.Adam)} as the optimiser.")
 
 
 def _silent(*args: object, **kwargs: object) -> None:

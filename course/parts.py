@@ -17,7 +17,7 @@ from types import ModuleType
 
 REFERENCE = "solutions"  # the parts a runtime function runs when it is handed none
 LEARNER = "exercises"  # ... where there is no reference
-PART_MODULES = ("model", "engine", "monitor", "inference", "preprocess")  # what the runtime runs of a set
+PART_MODULES = ("model", "engine", "monitor", "inference", "preprocess", "own_parts")  # what the runtime runs of a set
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class Parts:
 
     ``model`` gives the CNN, ``engine`` train_one_epoch and evaluate, ``monitor`` the
     TensorBoard writer, ``inference`` predict and its figure, ``preprocess`` the way from
-    a photo or drawing to the network's input.
+    a photo or drawing to the network's input, ``own_parts`` the CNN, loss and optimiser made of
+    the learner's own convolution, pooling, cross-entropy and Adam (``train --own-parts``).
     """
 
     package: str
@@ -36,6 +37,7 @@ class Parts:
     monitor: ModuleType
     inference: ModuleType
     preprocess: ModuleType
+    own_parts: ModuleType
 
 
 def load_parts(package: str) -> Parts:

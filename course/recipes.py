@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -13,6 +15,7 @@ from .data import Pipeline
 from .errors import CourseError
 
 Schedule = Literal["constant", "onecycle"]
+OwnOptimiser = Callable[[Iterable[torch.Tensor], float], Any]  # the learner's Adam for (parameters, lr)
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,47 @@ class Recipe:
         return self.max_shift if epoch < self.epochs - 1 else 0
 
     def make_optimizer(
-        self, model: nn.Module, steps_per_epoch: int
-    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
-        """Adam with this recipe's learning rate, and the scheduler to step after each batch."""
+        self, model: nn.Module, steps_per_epoch: int, own: OwnOptimiser | None = None
+    ) -> tuple[Any, Any]:
+        """Adam with this recipe's learning rate, and the scheduler to step after each batch (or ``None``).
+
+        With ``own`` (a set of parts' ``own_parts.optimiser``), the learner's own Adam moves the weights
+        instead: PyTorch's, never stepped, then only carries the schedule (see :class:`CopiedSchedule`).
+        """
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
-        if self.schedule == "constant":
-            return optimizer, None
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=self.lr, epochs=self.epochs, steps_per_epoch=steps_per_epoch
-        )
-        return optimizer, scheduler
+        scheduler = None
+        if self.schedule == "onecycle":
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=self.lr, epochs=self.epochs, steps_per_epoch=steps_per_epoch
+            )
+        if own is None:
+            return optimizer, scheduler
+        learners = own(model.parameters(), self.lr)
+        return learners, scheduler and CopiedSchedule(scheduler, learners)
+
+
+class CopiedSchedule:
+    """A PyTorch schedule whose learning rate and betas are copied to a learner's own Adam after every step.
+
+    PyTorch's schedulers change an optimiser's ``param_groups``, which the learner's Adam (exercise 6)
+    does not have; its ``lr`` and ``betas`` are plain attributes. The one-cycle schedule moves both:
+    beta1 falls while the learning rate rises, as it does for ``torch.optim.Adam``.
+    """
+
+    def __init__(self, scheduler: torch.optim.lr_scheduler.LRScheduler, optimiser: Any) -> None:
+        self.scheduler, self.optimiser = scheduler, optimiser
+        self._copy()  # the schedule starts below the peak learning rate
+
+    def step(self) -> None:
+        """One step of the schedule, for the learner's optimiser too."""
+        with warnings.catch_warnings():  # PyTorch's optimiser never steps, the learner's does: nothing to warn of
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+            self.scheduler.step()
+        self._copy()
+
+    def _copy(self) -> None:
+        group = self.scheduler.optimizer.param_groups[0]
+        self.optimiser.lr, self.optimiser.betas = group["lr"], group["betas"]
 
 
 NOTEBOOK = Recipe(

@@ -29,7 +29,7 @@ from .data import Batches, Loaders, ShiftedBatches, make_loaders
 from .distributed import Processes, start_epoch
 from .errors import CourseError
 from .parts import Parts, chosen
-from .recipes import RECIPES, Recipe
+from .recipes import RECIPES, CopiedSchedule, Recipe
 from .writes import check_folder
 
 StepCallback = Callable[[int, float], None]  # what the parts' train_one_epoch calls after each step
@@ -99,15 +99,16 @@ def accepts_channels_last(model: nn.Module, device: torch.device) -> bool:
 
 
 def build_model(recipe: Recipe, device: torch.device, parts: Parts | None = None,
-                network: Callable[[], nn.Module] | None = None) -> nn.Module:
-    """The CNN of ``parts`` configured as ``recipe`` says, or the model ``network()`` makes, on ``device``.
+                network: Callable[[], nn.Module] | None = None, own_parts: bool = False) -> nn.Module:
+    """The CNN of ``parts`` configured as ``recipe`` says (with ``own_parts``, the one made of the learner's own
+    convolution and pooling), or the model ``network()`` makes, on ``device``.
 
     With ``recipe.channels_last`` the weights use the channels-last layout when the
     model's forward accepts it (see :func:`accepts_channels_last`), and the default
     layout otherwise.
     """
     if network is None:
-        cnn = chosen(parts).model.CNN
+        cnn = chosen(parts).own_parts.OwnCNN if own_parts else chosen(parts).model.CNN
         model = cnn(conv_dropout=recipe.conv_dropout, fc_dropout=recipe.fc_dropout,
                     double_softmax=recipe.double_softmax)
     else:
@@ -254,7 +255,7 @@ def _silent(line: str) -> None:
 
 
 def _step_callback(
-    epoch: int, steps: int, guard: DivergenceGuard, scheduler: LRScheduler | None, writer: SummaryWriter | None,
+    epoch: int, steps: int, guard: DivergenceGuard, scheduler: LRScheduler | CopiedSchedule | None, writer: SummaryWriter | None,
     bar: tqdm, processes: Processes, parts: Parts,
 ) -> StepCallback:
     """What happens after each optimiser step: guard, schedule, log and show the loss (averaged over the
@@ -311,6 +312,7 @@ def fit(
     processes: Processes = Processes(),
     parts: Parts | None = None,
     network: Callable[[], nn.Module] | None = None,
+    own_parts: bool = False,
 ) -> RunResult:
     """Train a fresh model of ``parts`` with ``recipe``, evaluating, logging and saving after every epoch.
 
@@ -332,6 +334,8 @@ def fit(
             (``None``: the reference answers).
         network: makes the fresh model to train instead of the CNN of ``parts``, after the seed
             is set (the lessons compare other models trained exactly like it).
+        own_parts: train ``parts.own_parts``' CNN with its loss and optimiser, the learner's own convolution,
+            pooling, cross-entropy and Adam (exercise 13), instead of PyTorch's.
 
     Raises:
         Diverged: the loss became NaN or infinite or exploded; the last good checkpoint is kept.
@@ -344,11 +348,12 @@ def fit(
     save = Path(save) if save else None
     keeper = CheckpointKeeper.at(save, overwrite, parts) if save else None
     torch.manual_seed(seed)
-    model = build_model(recipe, device, parts, network)
+    model = build_model(recipe, device, parts, network, own_parts)
     trainer = processes.wrap(model, device)
     train_batches = processes.shard(loaders.train, seed)
-    loss_fn = nn.CrossEntropyLoss()
-    optimizer, scheduler = recipe.make_optimizer(model, len(train_batches))
+    loss_fn = parts.own_parts.loss if own_parts else nn.CrossEntropyLoss()
+    optimizer, scheduler = recipe.make_optimizer(model, len(train_batches),
+                                                 parts.own_parts.optimiser if own_parts else None)
     shifts = torch.Generator().manual_seed(seed + processes.rank)  # each process moves its own images its own way
     writer = parts.monitor.open_writer(run_name, log_dir) if log_dir is not None else None
     result = RunResult(model=model)

@@ -24,7 +24,7 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
 
 def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
            stride: int = 1, padding: int = 0) -> torch.Tensor:
-    """``F.conv2d`` for square strides and paddings, written with tensor slicing.
+    """``F.conv2d`` for square strides and paddings, written with a view of every window and one product.
 
     Args:
         input: images ``(N, C_in, H, W)``.

@@ -56,7 +56,7 @@ def test_points_come_from_exercises_toml_and_can_be_overridden():
     assert points_per_exercise(["ex3=20", "ex10=2.5"]) == {**POINTS, 3: 20.0, 10: 2.5}
 
 
-@pytest.mark.parametrize("override", ["ex13=5", "ex3", "3=20", "ex3=-1", "ex3=lots"])
+@pytest.mark.parametrize("override", ["ex14=5", "ex3", "3=20", "ex3=-1", "ex3=lots"])
 def test_a_bad_override_is_refused_with_the_form_to_use(override):
     with pytest.raises(CourseError, match="exN=POINTS"):
         points_per_exercise([override])

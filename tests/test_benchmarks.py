@@ -46,3 +46,12 @@ def test_under_load_prints_each_pipeline_idle_and_loaded_against_idle() -> None:
         ("course", "idle"), ("course", "one busy loop"), ("notebook", "idle"), ("notebook", "one busy loop")], result.stdout
     assert all(float(ratio) == 1.0 for _, load, _, ratio in rows if load == "idle")
     assert all(int(rate) > 0 for _, _, rate, _ in rows)
+
+
+def test_own_parts_prints_both_epochs_and_their_ratio() -> None:
+    result = run_benchmark("own_parts.py", "--images", "300")
+    assert result.returncode == 0, result.stderr
+    epochs = re.findall(r"^(PyTorch's parts|own parts) .*: +([\d.]+) s per epoch, test accuracy ([\d.]+)%$",
+                        result.stdout, flags=re.MULTILINE)
+    assert [side for side, _, _ in epochs] == ["PyTorch's parts", "own parts"], result.stdout
+    assert re.search(r"^own parts against PyTorch's: [\d.]+x the time per epoch$", result.stdout, flags=re.MULTILINE)

@@ -41,6 +41,17 @@ def test_train_dry_run_then_evaluate_and_predict(device, tmp_path, capsys):
     assert "test image 0 (label 7): digit" in capsys.readouterr().out
 
 
+def test_train_own_parts_names_them_and_its_checkpoint_predicts(tmp_path, capsys):
+    save = tmp_path / "own.pt"
+    assert main(["train", "--own-parts", "--dry-run", "--save", str(save), "--log-dir", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    assert ("Own parts: solutions.convolution.conv2d and solutions.convolution.max_pool2d in the layers, "
+            "solutions.losses.cross_entropy as the loss, solutions.optimisers.Adam as the optimiser.") in output
+    assert "Test set: Average loss:" in output and (tmp_path / "cnn_experiment").is_dir()
+    assert main(["predict", "--checkpoint", str(save), "--test-index", "0"]) == 0  # the ordinary CNN reads it
+    assert "test image 0 (label 7): digit" in capsys.readouterr().out
+
+
 def test_evaluate_reports_every_digit_and_saves_a_confusion_matrix(checkpoint_path, tmp_path, capsys):
     figure = tmp_path / "confusion.png"
     assert main(["evaluate", "--checkpoint", str(checkpoint_path), "--figure", str(figure), "--device", "cpu"]) == 0

@@ -32,6 +32,10 @@ def test_train_and_draw_on_the_stubs_name_the_missing_exercises():
     assert train.returncode == 2 and "Traceback" not in train.stderr
     assert ("error: train runs your own code, and exercise 3 (Build the CNN), exercise 7 (Write train and test), "
             "exercise 9 (Add TensorBoard) are not written yet") in train.stderr
+    own = run_exercises("train", "--own-parts", "--dry-run")
+    assert own.returncode == 2 and "Traceback" not in own.stderr and own.stderr.count("\n") == 1
+    assert ("error: train --own-parts runs your own code, and exercise 2 (Convolution and pooling by hand), "
+            "exercise 3 (Build the CNN), exercise 4") in own.stderr and "exercise 13 (Your own parts, together)" in own.stderr
     draw = run_exercises("draw", "--checkpoint", "missing.pt")
     assert draw.returncode == 2 and "Traceback" not in draw.stderr
     assert "exercise 11 (Run inference)" in draw.stderr and "exercise 12 (Prepare your own drawing)" in draw.stderr

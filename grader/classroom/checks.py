@@ -162,12 +162,12 @@ BY_HAND = {"conv2d": "conv2d", "max_pool2d": "max_pool2d", "log_softmax": "losse
            "forward_backward": "forward_backward", "optimiser_steps": "optimisers"}
 
 
-def not_borrowed(function: str) -> Callable[[object, object], str | None]:
-    """Right when PyTorch's own version of ``function`` did not do the work (see :mod:`grader.tracing`)."""
+def not_borrowed(*functions: str) -> Callable[[object, object], str | None]:
+    """Right when PyTorch's own version of none of ``functions`` did the work (see :mod:`grader.tracing`)."""
     def judge(found: object, wanted: object) -> str | None:
         if not isinstance(found, list) or not all(isinstance(name, str) for name in found):
             return describe(found)
-        names = borrowed(set(found), function)
+        names = sorted({name for function in functions for name in borrowed(set(found), function)})
         return f"PyTorch's {', '.join(names)} did the work: write it yourself" if names else None
     return judge
 
@@ -252,7 +252,7 @@ def class_checks(seed: int = PUBLIC_SEED, hidden: bool = False, end_to_end: bool
         checks.append(Check(10, "one epoch of your own model and loops reaches over 95% on the test set",
                             "trained_weights", {"seed": 1}, "accuracy", "over 95% on the 10,000 test images",
                             judge_end_to_end, reference=False, time_factor=10))
-    checks += [*_inference(inputs, seed), *_preprocess(inputs, seed)]
+    checks += [*_inference(inputs, seed), *_preprocess(inputs, seed), *_own_parts(inputs, seed)]
     return [Check(**{**check.__dict__, "hidden": hidden}) for check in checks]
 
 
@@ -538,3 +538,15 @@ def judge_drawing(found: object, wanted: torch.Tensor) -> str | None:
         return describe(found)
     difference = float((found.double() - wanted.double()).abs().mean())
     return None if difference < 0.05 else f"a mean difference of {difference:.2f} from the reference's"
+
+
+def _own_parts(inputs: Inputs, seed: int) -> list[Check]:
+    pixels, labels = mnist_digits(seed + 5, 32, train=True)
+    lr = inputs.choose.uniform(1e-3, 1e-2)
+    return [Check(13, f"OwnCNN with given weights: its scores in eval mode, then one train_step with its own Adam "
+                      f"(lr {lr:.3g}) on 32 digits, dropout 0", "own_parts_step",
+                  {"state": inputs.cnn_weights(), "images": model_input(pixels), "labels": labels, "lr": lr},
+                  "train_step", "the reference's scores, loss and weights, with your conv2d, max_pool2d, "
+                  "cross_entropy and Adam, not PyTorch's",
+                  fields(scores=close_tensors(atol=1e-4), loss=close_numbers(rel=1e-4), weights=state_dicts(atol=1e-5),
+                         used=not_borrowed("conv2d", "max_pool2d", "losses", "optimisers")))]

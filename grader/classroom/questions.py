@@ -76,7 +76,7 @@ def load_by_shape(model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module
 MEASURING = {"mean_and_std", "conv2d", "max_pool2d", "log_softmax", "cross_entropy", "forward_backward",
              "numerical_gradient", "optimiser_steps", "cnn_gradients_reach", "train_one_epoch",
              "batches_left_on_the_cpu", "evaluate", "loss_at_start", "overfit_one_batch", "predict",
-             "images_left_on_the_cpu"}
+             "images_left_on_the_cpu", "own_parts_step"}
 #: The questions that need the course's CNN: only their sandbox holds a copy of it (see :func:`reference_cnn`).
 NETWORK_QUESTIONS = {"train_one_epoch", "batches_left_on_the_cpu", "evaluate", "loss_at_start", "overfit_one_batch",
                      "predict", "images_left_on_the_cpu"}
@@ -369,3 +369,22 @@ def prepare_drawing(course, pixels: torch.Tensor) -> object:
 
     return plain(course.preprocess.prepare_drawing(Image.fromarray(pixels.numpy(), "L")))
 
+
+
+# --- exercise 13: the CNN with the learner's own parts --------------------------------------------
+
+def own_parts_step(course, state: dict[str, torch.Tensor], images: torch.Tensor, labels: torch.Tensor,
+                   lr: float) -> object:
+    """OwnCNN's scores in eval mode with the weights ``state``; then, with dropout 0, the loss of one
+    ``train_step`` with its own ``optimiser`` and the weights after it; and what PyTorch did for them all."""
+    with library_use() as used:
+        model = course.own_parts.OwnCNN()
+        model.load_state_dict(state)
+        with torch.no_grad():
+            scores = model.eval()(images)
+        model = course.own_parts.OwnCNN(conv_dropout=0.0, fc_dropout=0.0)
+        model.load_state_dict(state)
+        adam = course.own_parts.optimiser(model.parameters(), lr)
+        loss = course.own_parts.train_step(model.train(), images, labels, adam)
+    return {"scores": plain(scores), "loss": number(loss),
+            "weights": {name: plain(tensor) for name, tensor in model.state_dict().items()}, "used": sorted(used)}

@@ -205,11 +205,10 @@ CONCEPT_MISTAKES = [
             "    return full_batches + (1 if left_over and not drop_last else 0)\n",
             "    return full_batches + (0 if drop_last else 1)\n", "exact_multiple"),
     Mistake("a flipped kernel", 2, "convolution.py",
-            "weight[:, :, row, column]", "weight[:, :, kernel_height - 1 - row, kernel_width - 1 - column]",
-            "flipped_kernel"),
+            "windows, weight)", "windows, weight.flip(2, 3))", "flipped_kernel"),
     Mistake("the stride ignored while sliding", 2, "convolution.py",
-            "pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]",
-            "pixels = images[:, :, row : row + height, column : column + width]", "stride"),
+            "images.unfold(2, kernel_height, stride).unfold(3, kernel_width, stride)",
+            "images.unfold(2, kernel_height, 1).unfold(3, kernel_width, 1)", "stride"),
     Mistake("padding on one side only", 2, "convolution.py",
             "images = F.pad(input, (padding, padding, padding, padding))",
             "images = F.pad(input, (padding, 0, padding, 0))", "padding"),
@@ -296,10 +295,8 @@ CONCEPT_MISTAKES = [
             "        within += batch.numel() * batch.double().var(correction=0).item()\n"
             "    return total / count, (within / count) ** 0.5\n", "pooled_std"),
     Mistake("the bias added at every kernel position", 2, "convolution.py",
-            "            output += torch.einsum(\"nchw,oc->nohw\", pixels, weight[:, :, row, column])\n",
-            "            output += torch.einsum(\"nchw,oc->nohw\", pixels, weight[:, :, row, column])\n"
-            "            if bias is not None:\n                output += bias.view(1, -1, 1, 1)\n"
-            "    bias = None\n", "bias"),
+            "output += bias.view(1, -1, 1, 1)", "output += kernel_height * kernel_width * bias.view(1, -1, 1, 1)",
+            "bias"),
     Mistake("padding of the width only", 2, "convolution.py",
             "images = F.pad(input, (padding, padding, padding, padding))", "images = F.pad(input, (padding, padding))",
             "padding"),
@@ -323,11 +320,7 @@ MISTAKES += CONCEPT_MISTAKES
 
 # issue 31: the concept exercises' cases that passed, or failed naming another mistake
 _FORMULA = "return (size + 2 * padding - kernel_size) // stride + 1"
-_OWN_COUNTS = (  # conv2d and max_pool2d counting their positions themselves, not with conv_output_size
-    (("    height = conv_output_size(images.shape[2], kernel_height, stride)\n"
-      "    width = conv_output_size(images.shape[3], kernel_width, stride)\n"),
-     ("    height = (images.shape[2] - kernel_height) // stride + 1\n"
-      "    width = (images.shape[3] - kernel_width) // stride + 1\n")),
+_OWN_COUNTS = (  # max_pool2d counting its positions itself, not with conv_output_size (conv2d's unfold counts its own)
     (("    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
       "    width = conv_output_size(input.shape[3], kernel_size, stride)\n"),
      ("    height = (input.shape[2] - kernel_size) // stride + 1\n"
@@ -336,7 +329,7 @@ _OWN_COUNTS = (  # conv2d and max_pool2d counting their positions themselves, no
 ISSUE_31 = [
     Mistake("round() in a size formula nothing else uses", 2, "convolution.py", _FORMULA,
             "return round((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding", more=_OWN_COUNTS),
-    Mistake("round() in the size formula conv2d uses", 2, "convolution.py", _FORMULA,
+    Mistake("round() in the size formula max_pool2d uses", 2, "convolution.py", _FORMULA,
             "return round((size + 2 * padding - kernel_size) / stride) + 1", "size_formula_used"),
     Mistake("padded with ones", 2, "convolution.py",
             "images = F.pad(input, (padding, padding, padding, padding))",
@@ -375,12 +368,11 @@ MY_WRONG_VARIATIONS = [
             "return math.ceil((size + 2 * padding - kernel_size) / stride) + 1", "output_size_rounding",
             more=(("import torch\n", "import math\n\nimport torch\n"), *_OWN_COUNTS)),
     Mistake("the stride forgotten along the columns", 2, "convolution.py",
-            "pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]",
-            "pixels = images[:, :, row : row + stride * height : stride, column : column + width]", "stride"),
+            ".unfold(3, kernel_width, stride)", ".unfold(3, kernel_width, 1)", "stride"),
     Mistake("the bias added without a view", 2, "convolution.py",
             "output += bias.view(1, -1, 1, 1)", "output += bias", "bias"),
     Mistake("the kernel transposed", 2, "convolution.py",
-            "weight[:, :, row, column]", "weight[:, :, column, row]", "transposed_kernel"),
+            '"nchwij,ocij->nohw"', '"nchwij,ocji->nohw"', "transposed_kernel"),
     Mistake("pooling windows that hang over the edge", 2, "convolution.py",
             "    height = conv_output_size(input.shape[2], kernel_size, stride)\n"
             "    width = conv_output_size(input.shape[3], kernel_size, stride)\n"
@@ -413,3 +405,30 @@ MY_WRONG_VARIATIONS = [
             "losses.append(loss_fn(model(images), labels).item())", "overfit_first"),
 ]
 MISTAKES += ISSUE_31 + MY_WRONG_VARIATIONS
+
+# issue 33: the CNN assembled from the learner's own parts, put together wrongly
+_FIRST_STAGE = "x = F.relu(max_pool2d(conv2d(x, self.conv1.weight, self.conv1.bias), 2))"
+OWN_PARTS = [
+    Mistake("PyTorch's conv2d in the own-parts CNN", 13, "own_parts.py", _FIRST_STAGE,
+            "x = F.relu(max_pool2d(F.conv2d(x, self.conv1.weight, self.conv1.bias), 2))", "library_conv"),
+    Mistake("PyTorch's cross-entropy as the own loss", 13, "own_parts.py", "return cross_entropy(outputs, labels)",
+            "return F.cross_entropy(outputs, labels)", "library_loss"),
+    Mistake("torch.optim.Adam as the own optimiser", 13, "own_parts.py", "return Adam(parameters, lr=lr)",
+            "return torch.optim.Adam(parameters, lr=lr)", "library_optimiser"),
+    Mistake("pooling before the convolution", 13, "own_parts.py", _FIRST_STAGE,
+            "x = F.relu(conv2d(max_pool2d(x, 2), self.conv1.weight, self.conv1.bias))", "layer_order"),
+    Mistake("dropout left on in eval", 13, "own_parts.py",
+            "F.dropout(F.relu(self.fc1(x)), self.fc_dropout, training=self.training)",
+            "F.dropout(F.relu(self.fc1(x)), self.fc_dropout)", "eval_dropout"),
+    Mistake("softmax before the own loss", 13, "own_parts.py", "return cross_entropy(outputs, labels)",
+            "return cross_entropy(softmax(outputs, dim=1), labels)", "softmax_before_loss"),
+    Mistake("the own optimiser stepping before backward", 13, "own_parts.py",
+            "    batch_loss.backward()\n    adam.step()\n", "    adam.step()\n    batch_loss.backward()\n", "step_order"),
+    Mistake("a conv2d looping over every output pixel", 13, "convolution.py",
+            '    output = torch.einsum("nchwij,ocij->nohw", windows, weight)\n',
+            "    output = input.new_zeros(input.shape[0], weight.shape[0], windows.shape[2], windows.shape[3])\n"
+            "    for row in range(windows.shape[2]):\n        for column in range(windows.shape[3]):\n"
+            "            output[:, :, row, column] = torch.einsum(\"ncij,ocij->no\", windows[:, :, row, column], weight)\n",
+            "pixel_loop", shows="operations for 6×6 and"),
+]
+MISTAKES += OWN_PARTS

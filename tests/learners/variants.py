@@ -380,11 +380,11 @@ LOOPS_AND_BUILDING_BLOCKS = {
     kernel_height, kernel_width = weight.shape[2:]
     rows = conv_output_size(input.shape[2], kernel_height, stride, padding)
     columns = conv_output_size(input.shape[3], kernel_width, stride, padding)
-    output = torch.empty(input.shape[0], weight.shape[0], rows, columns)
-    for i in range(rows):
-        for j in range(columns):
-            window = padded[:, :, i * stride : i * stride + kernel_height, j * stride : j * stride + kernel_width]
-            output[:, :, i, j] = (window.unsqueeze(1) * weight.unsqueeze(0)).sum(dim=(2, 3, 4))
+    output = torch.zeros(input.shape[0], weight.shape[0], rows, columns)
+    for i in range(kernel_height):  # over the kernel's positions: a loop over every pixel is too slow to train (ex13)
+        for j in range(kernel_width):
+            pixels = padded[:, :, i : i + stride * rows : stride, j : j + stride * columns : stride]
+            output += (pixels.unsqueeze(1) * weight[None, :, :, i, j, None, None]).sum(dim=2)
     return output if bias is None else output + bias[None, :, None, None]
 """,
         """\
@@ -560,3 +560,44 @@ VARIANTS = {
     "concept exercises with loops and other building blocks": LOOPS_AND_BUILDING_BLOCKS,
     "concept exercises in another order of operations": ANOTHER_ORDER,
 }
+
+
+# issue 33: conv2d written in other correct ways, which the own-parts CNN (exercise 13) must train with too
+KERNEL_POSITIONS = {
+    "convolution.py": [
+        None,
+        """\
+    images = F.pad(input, (padding, padding, padding, padding))
+    out_channels, _, kernel_height, kernel_width = weight.shape
+    height = conv_output_size(images.shape[2], kernel_height, stride)
+    width = conv_output_size(images.shape[3], kernel_width, stride)
+    output = input.new_zeros(input.shape[0], out_channels, height, width)
+    for row in range(kernel_height):
+        for column in range(kernel_width):
+            pixels = images[:, :, row : row + stride * height : stride, column : column + stride * width : stride]
+            output += torch.einsum("nchw,oc->nohw", pixels, weight[:, :, row, column])
+    return output if bias is None else output + bias.view(1, -1, 1, 1)
+""",
+        None,
+    ],
+}
+
+AS_STRIDED = {
+    "convolution.py": [
+        None,
+        """\
+    images = F.pad(input, (padding,) * 4).contiguous()
+    n, c, h, w = images.shape
+    o, _, kh, kw = weight.shape
+    rows, columns = (h - kh) // stride + 1, (w - kw) // stride + 1
+    sn, sc, sh, sw = images.stride()
+    windows = images.as_strided((n, rows, columns, c, kh, kw), (sn, sh * stride, sw * stride, sc, sh, sw))
+    output = (windows.reshape(n * rows * columns, -1) @ weight.reshape(o, -1).T).view(n, rows, columns, o)
+    if bias is not None:
+        output = output + bias
+    return output.permute(0, 3, 1, 2)
+""",
+        None,
+    ],
+}
+VARIANTS.update({"conv2d over the kernel positions": KERNEL_POSITIONS, "conv2d with as_strided and a matrix product": AS_STRIDED})
