@@ -4,7 +4,7 @@ The runs are ``docs/make_figures.py`` (its ``lessons/figures/results.json``) and
 benchmark scripts (``benchmarks/README.md``). A few numbers are printed by the
 lessons' own code; those are computed here again. Quoted are: accuracies with two
 decimals (``92.73%``), losses with four (``1.5358``), counts of misread test
-digits, and training times ("about 13 seconds").
+digits, training times ("about 13 seconds", "14.5 s") and ratios of times ("2.11x").
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ ACCURACY = re.compile(r"(?<![\d.])(\d{1,3}\.\d{2})%")
 LOSS = re.compile(r"(?<![\d./])(\d\.\d{4})(?![\d%])")
 MISREAD = re.compile(r"(?<![\d,])(\d+) (?:of the 10,000 )?test digits")
 DURATION = re.compile(r"about \**(\d+) (?:s|seconds)\b")
+RATIO = re.compile(r"(?<![\d.])(\d+\.\d{2})(?:x|×)")
+SECONDS = re.compile(r"(?<![\d.,])(\d+\.\d) s\b")
 
 
 def numbers(value: object) -> Iterator[float]:
@@ -76,6 +78,13 @@ def test_misread_counts_and_training_times_were_measured(page: Path) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda path: path.name)
+def test_quoted_ratios_and_seconds_were_benchmarked(page: Path) -> None:
+    unknown = [f"{number}x" for number in quoted(page, RATIO) if f"{number}x" not in BENCHMARKS]
+    unknown += [f"{number} s" for number in quoted(page, SECONDS) if f"{number} s" not in BENCHMARKS]
+    assert not unknown, f"{page.name} quotes {unknown}, not measured in benchmarks/README.md"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda path: path.name)
 def test_no_number_is_left_to_fill_in(page: Path) -> None:
     assert "@@" not in page.read_text()
 
@@ -84,6 +93,9 @@ def test_the_checks_can_fail() -> None:
     assert "93.99" not in MEASURED and "1.2345" not in MEASURED
     assert ACCURACY.findall("reaches 99.20% and 5%") == ["99.20"]
     assert LOSS.findall("loss 0.0246, lr 1e-4, 0.1307%") == ["0.0246"]
+    assert RATIO.findall("**2.11x** and 3.36× but not 1.5x") == ["2.11", "3.36"]
+    assert SECONDS.findall("took 14.5 s, 1,234.5 s, 15.3 seconds") == ["14.5"]
+    assert "9.87x" not in BENCHMARKS and "98.7 s" not in BENCHMARKS
 
 
 def test_the_confusion_matrix_is_the_quoted_run() -> None:
