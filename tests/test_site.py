@@ -93,6 +93,20 @@ def test_site_has_every_lesson_and_api_page(site: Path) -> None:
     assert {"index.html", "getting-started/index.html", "exercises/index.html", "instructors/index.html"} <= set(names)
 
 
+def test_every_module_of_the_runtime_and_the_answers_has_an_api_page() -> None:
+    """Each module of ``course/`` and ``solutions/`` is rendered on a page of the API reference, in its
+    navigation and in its index's tables, so that a module added later is not left out of the site."""
+    api = ROOT / "docs" / "api"
+    rendered = {line.split()[1]: page.name for page in api.glob("*.md")
+                for line in page.read_text().splitlines() if line.startswith("::: ")}
+    modules = {f"{room}.{path.stem}" for room in ("course", "solutions") for path in (ROOT / room).glob("*.py")
+               if not path.stem.startswith("__")}
+    assert not modules - rendered.keys(), f"no API page renders {sorted(modules - rendered.keys())}"
+    navigation, index = (ROOT / "mkdocs.yml").read_text(), (api / "index.md").read_text()
+    assert not [page for page in rendered.values() if f"api/{page}" not in navigation], "an API page is not in the nav"
+    assert not [module for module in modules if f"[`{module}`]" not in index], "a module is not in docs/api/index.md"
+
+
 def watched_page(browser, host: str, harmless_abort: str | None = None, **options):
     """A new page (of a browser or a browser context) and the list of every problem it will show: console
     errors, page errors, failed requests, HTTP errors, and requests to anywhere but ``host``.
