@@ -57,6 +57,9 @@ SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog"
 SECTION_NAV = re.compile(r'(<nav class="md-nav" data-md-level="\d+") aria-labelledby="[^"]+"([^>]*>\s*'
                          r'<label class="md-nav__title" for="[^"]+">\s*<span class="md-nav__icon md-icon"></span>'
                          r'\s*(?P<title>[^<]*?)\s*</label>)')
+# A code block to be copied (any language but printed ``text``), up to its code's text.
+COPIED_CODE = re.compile(r'(<div class="language-(?!text\b)[\w-]+ highlight"><pre><span></span><code>)(.*?)(</code>)',
+                         re.DOTALL)
 PHONE_WIDTH = "600px"  # up to this screen width, a figure's "_phone" variant is shown where there is one
 RESULTS = LESSONS / "figures" / "results.json"
 
@@ -158,7 +161,23 @@ def figure(match: re.Match) -> str:
     return f"<p>{linked}</p>" if match.group("paragraph") else linked
 
 
+def unbreakable_words(code: str) -> str:
+    """The highlighted ``code`` with each word Pygments left bare (a bash option like ``--own-parts``) in a
+    ``word`` span, which the course's phone style keeps whole: a bare word would wrap at its hyphens."""
+    pieces = re.split(r"(<[^>]+>)", code)
+    depth = 0
+    for index, piece in enumerate(pieces):
+        if piece.startswith("<span"):
+            depth += 1
+        elif piece == "</span>":
+            depth -= 1
+        elif depth == 0 and not piece.startswith("<"):
+            pieces[index] = re.sub(r"\S+", r'<span class="word">\g<0></span>', piece)
+    return "".join(pieces)
+
+
 def on_page_content(content: str, page, config, files) -> str:
+    content = COPIED_CODE.sub(lambda match: match.group(1) + unbreakable_words(match.group(2)) + match.group(3), content)
     content = MATH.sub(mathml, content)
     return IMAGE.sub(figure, content) if LESSON_PAGE.match(page.file.src_uri) else content
 

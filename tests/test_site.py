@@ -238,6 +238,13 @@ OVERFLOW = """(phone) => {
       found.push(`a code token breaks across lines: ${token.textContent.slice(0, 40)}`);
     }
   }
+  for (const code of document.querySelectorAll("article div:not(.language-text) > pre > code")) {
+    for (const node of code.childNodes) {  // a word outside every token wraps at its hyphens: --own-|parts
+      if (node.nodeType === Node.TEXT_NODE && node.textContent.trim()) {
+        found.push(`a word outside a token: ${node.textContent.trim().slice(0, 40)}`);
+      }
+    }
+  }
   for (const code of document.querySelectorAll("article .progress-sample pre > code")) {
     if (getComputedStyle(code).whiteSpace !== "pre") {
       found.push("the progress sample's columns wrap");
