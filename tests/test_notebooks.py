@@ -44,7 +44,8 @@ def test_lesson_converts_with_its_code_and_commands_as_cells(lesson: Path) -> No
     assert any('!pytest "{COURSE}/exercises/"' in cell for cell in tagged(notebook, "command")), \
         "the lesson's check runs on the course's exercises"
     learners = [cell.source for cell in notebook.cells if "raises-exception" in cell.metadata.get("tags", [])]
-    assert learners == [cell.source for cell in notebook.cells if "from exercises" in cell.source], \
+    assert learners == [cell.source for cell in notebook.cells
+                        if cell.cell_type == "code" and re.search(r"^from exercises\b", cell.source, re.M)], \
         "a cell that runs the learner's code may show the stub's error, and Run All goes on"
     assert not re.search(r"```(?:python|py)\n", text), "no Markdown cell holds Python that the lesson runs"
     assert notebook.cells[0].source.startswith("# "), "the lesson's title comes first"
